@@ -1,0 +1,203 @@
+//! Tally's domain events: facts observed about billing objects, independent of Stripe's API
+//! version. Each is stored in the stream of the object it describes, at the effective time of
+//! its source (the Stripe Event's `created`).
+//!
+//! Persisted shapes are an API: never change one in place. Add a new schema version and an
+//! upcaster in [`DomainEvent::from_stored`].
+
+use crate::domain::{
+    ChargeSnapshot, CustomerId, CustomerSnapshot, DiscountSnapshot, InvoiceSnapshot,
+    ObservedChange, SubscriptionSnapshot,
+};
+use serde::{Deserialize, Serialize};
+
+/// A domain event. The variant is the stored `event_type`; the inner struct is the stored
+/// JSON payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DomainEvent {
+    /// A customer was created, updated or deleted.
+    CustomerObserved(CustomerObserved),
+    /// A subscription snapshot (created, updated, deleted, ...).
+    SubscriptionObserved(SubscriptionObserved),
+    /// A discount snapshot (created, updated, deleted).
+    DiscountObserved(DiscountObserved),
+    /// An invoice snapshot (created, finalized, paid, ...).
+    InvoiceObserved(InvoiceObserved),
+    /// A charge snapshot (succeeded, refunded, ...).
+    ChargeObserved(ChargeObserved),
+}
+
+/// Payload of `CustomerObserved`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerObserved {
+    /// What happened.
+    pub change: ObservedChange,
+    /// The customer as observed.
+    pub snapshot: CustomerSnapshot,
+}
+
+/// Payload of `SubscriptionObserved`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionObserved {
+    /// What happened.
+    pub change: ObservedChange,
+    /// The subscription as observed.
+    pub snapshot: SubscriptionSnapshot,
+}
+
+/// Payload of `DiscountObserved`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscountObserved {
+    /// What happened (`Deleted` is a removal).
+    pub change: ObservedChange,
+    /// The discount as observed.
+    pub snapshot: DiscountSnapshot,
+}
+
+/// Payload of `InvoiceObserved`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceObserved {
+    /// What happened.
+    pub change: ObservedChange,
+    /// The invoice as observed.
+    pub snapshot: InvoiceSnapshot,
+}
+
+/// Payload of `ChargeObserved`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChargeObserved {
+    /// What happened.
+    pub change: ObservedChange,
+    /// The charge as observed.
+    pub snapshot: ChargeSnapshot,
+}
+
+/// Why a stored event could not be read back as a [`DomainEvent`].
+#[derive(Debug, thiserror::Error)]
+pub enum DomainEventError {
+    /// The stored `event_type` / `schema_version` pair is not one this build knows.
+    #[error("unknown event type {event_type} v{schema_version}")]
+    UnknownType {
+        /// Stored event type.
+        event_type: String,
+        /// Stored schema version.
+        schema_version: i32,
+    },
+    /// The payload does not match the schema of its type and version.
+    #[error("payload of {event_type} does not match its schema: {source}")]
+    BadPayload {
+        /// Stored event type.
+        event_type: String,
+        /// The serde error.
+        source: serde_json::Error,
+    },
+}
+
+/// Current schema version of every domain event type.
+pub const CURRENT_SCHEMA_VERSION: i32 = 1;
+
+impl DomainEvent {
+    /// The stored `event_type` name.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::CustomerObserved(_) => "CustomerObserved",
+            Self::SubscriptionObserved(_) => "SubscriptionObserved",
+            Self::DiscountObserved(_) => "DiscountObserved",
+            Self::InvoiceObserved(_) => "InvoiceObserved",
+            Self::ChargeObserved(_) => "ChargeObserved",
+        }
+    }
+
+    /// The schema version this build writes.
+    pub fn schema_version(&self) -> i32 {
+        CURRENT_SCHEMA_VERSION
+    }
+
+    /// The stream the event belongs to: one stream per billing object, e.g.
+    /// `subscription-sub_123`, `invoice-in_123`.
+    pub fn stream_id(&self) -> String {
+        match self {
+            Self::CustomerObserved(e) => format!("customer-{}", e.snapshot.customer),
+            Self::SubscriptionObserved(e) => format!("subscription-{}", e.snapshot.subscription),
+            Self::DiscountObserved(e) => format!("discount-{}", e.snapshot.discount),
+            Self::InvoiceObserved(e) => format!("invoice-{}", e.snapshot.invoice),
+            Self::ChargeObserved(e) => format!("charge-{}", e.snapshot.charge),
+        }
+    }
+
+    /// The customer the event is about, when known.
+    pub fn customer(&self) -> Option<&CustomerId> {
+        match self {
+            Self::CustomerObserved(e) => Some(&e.snapshot.customer),
+            Self::SubscriptionObserved(e) => Some(&e.snapshot.customer),
+            Self::DiscountObserved(e) => e.snapshot.customer.as_ref(),
+            Self::InvoiceObserved(e) => e.snapshot.customer.as_ref(),
+            Self::ChargeObserved(e) => e.snapshot.customer.as_ref(),
+        }
+    }
+
+    /// The change the event records (used to order same-second snapshots).
+    pub fn change(&self) -> ObservedChange {
+        match self {
+            Self::CustomerObserved(e) => e.change,
+            Self::SubscriptionObserved(e) => e.change,
+            Self::DiscountObserved(e) => e.change,
+            Self::InvoiceObserved(e) => e.change,
+            Self::ChargeObserved(e) => e.change,
+        }
+    }
+
+    /// The JSON payload to store.
+    pub fn to_payload(&self) -> serde_json::Value {
+        let value = match self {
+            Self::CustomerObserved(e) => serde_json::to_value(e),
+            Self::SubscriptionObserved(e) => serde_json::to_value(e),
+            Self::DiscountObserved(e) => serde_json::to_value(e),
+            Self::InvoiceObserved(e) => serde_json::to_value(e),
+            Self::ChargeObserved(e) => serde_json::to_value(e),
+        };
+        value.expect("domain events are plain data and always serialize")
+    }
+
+    /// Reads a stored event back, upcasting older schema versions to the current one.
+    ///
+    /// Errors: [`DomainEventError::UnknownType`] for a type/version this build does not know,
+    /// [`DomainEventError::BadPayload`] when the payload does not match.
+    pub fn from_stored(
+        event_type: &str,
+        schema_version: i32,
+        payload: serde_json::Value,
+    ) -> Result<Self, DomainEventError> {
+        if schema_version != CURRENT_SCHEMA_VERSION {
+            return Err(DomainEventError::UnknownType {
+                event_type: event_type.to_owned(),
+                schema_version,
+            });
+        }
+        let bad = |source| DomainEventError::BadPayload {
+            event_type: event_type.to_owned(),
+            source,
+        };
+        Ok(match event_type {
+            "CustomerObserved" => {
+                Self::CustomerObserved(serde_json::from_value(payload).map_err(bad)?)
+            }
+            "SubscriptionObserved" => {
+                Self::SubscriptionObserved(serde_json::from_value(payload).map_err(bad)?)
+            }
+            "DiscountObserved" => {
+                Self::DiscountObserved(serde_json::from_value(payload).map_err(bad)?)
+            }
+            "InvoiceObserved" => {
+                Self::InvoiceObserved(serde_json::from_value(payload).map_err(bad)?)
+            }
+            "ChargeObserved" => Self::ChargeObserved(serde_json::from_value(payload).map_err(bad)?),
+            _ => {
+                return Err(DomainEventError::UnknownType {
+                    event_type: event_type.to_owned(),
+                    schema_version,
+                })
+            }
+        })
+    }
+}

@@ -1,0 +1,27 @@
+//! The revenue domain: ids, money, Stripe-independent snapshots of billing objects, and the
+//! domain events that carry them. Pure: no I/O, no clock, no sqlx, no tokio.
+
+pub mod charge;
+pub mod customer;
+pub mod discount;
+pub mod events;
+pub mod ids;
+pub mod invoice;
+pub mod metadata;
+pub mod money;
+pub mod observed_change;
+pub mod subscription;
+
+pub use charge::ChargeSnapshot;
+pub use customer::CustomerSnapshot;
+pub use discount::{Coupon, CouponDuration, DiscountSnapshot};
+pub use events::{DomainEvent, DomainEventError};
+pub use ids::*;
+pub use invoice::{InvoiceSnapshot, InvoiceStatus};
+pub use metadata::{Actor, EventMetadata};
+pub use money::{round_half_away_from_zero, Currency};
+pub use observed_change::ObservedChange;
+pub use subscription::{
+    BillingScheme, PriceTier, RecurringInterval, SubscriptionItem, SubscriptionSnapshot,
+    SubscriptionStatus, TiersMode, TransformQuantity, TransformRound, UsageType,
+};

@@ -1,0 +1,37 @@
+//! The ledger crate's one error enum.
+
+use crate::domain::DomainEventError;
+
+/// Errors of the event store and the domain.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// An append expected the stream at one version and found it at another.
+    #[error("stream {stream_id}: expected version {expected}, found {actual}")]
+    WrongExpectedVersion {
+        /// The stream appended to.
+        stream_id: String,
+        /// What the caller expected (`0` = no stream yet).
+        expected: i64,
+        /// What the stream's head actually was.
+        actual: i64,
+    },
+    /// Some, but not all, of a batch's event ids already exist: the batch is neither new nor
+    /// an exact retry.
+    #[error("stream {stream_id}: batch partially duplicates events already stored")]
+    PartialDuplicate {
+        /// The stream appended to.
+        stream_id: String,
+    },
+    /// A stored event could not be read back.
+    #[error(transparent)]
+    DomainEvent(#[from] DomainEventError),
+    /// The embedded PostgreSQL could not be found, created or started.
+    #[error("embedded PostgreSQL: {0}")]
+    EmbeddedPostgres(String),
+    /// A database error.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("migration: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}

@@ -1,0 +1,30 @@
+//! The PostgreSQL event store: append, read a stream, read the whole log in gap-free global
+//! order, the raw inbox, checkpoints, migrations, and the embedded PostgreSQL default.
+//!
+//! This is the only SQL in the ledger crate. DDL lives in `/migrations`.
+
+pub mod append;
+pub mod checkpoint;
+pub mod connect;
+pub mod embedded_postgres;
+pub mod inbox;
+pub mod read;
+pub mod record;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_database;
+
+pub use append::{AppendOutcome, EventStore, ExpectedVersion, NewEvent};
+pub use checkpoint::{Checkpoint, FeedCursor};
+pub use record::RecordedEvent;
+
+/// The migrations of `/migrations`, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// Applies every pending migration.
+///
+/// Errors: [`crate::LedgerError::Migration`] when a migration fails or the database has
+/// migrations this build does not know.
+pub async fn migrate(pool: &sqlx::PgPool) -> Result<(), crate::LedgerError> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
