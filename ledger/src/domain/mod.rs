@@ -15,11 +15,14 @@ pub mod subscription;
 pub use charge::ChargeSnapshot;
 pub use customer::CustomerSnapshot;
 pub use discount::{Coupon, CouponDuration, DiscountSnapshot};
-pub use events::{DomainEvent, DomainEventError};
+pub use events::{
+    ChargeObserved, CustomerObserved, DiscountObserved, DomainEvent, DomainEventError,
+    InvoiceObserved, SubscriptionObserved,
+};
 pub use ids::*;
 pub use invoice::{InvoiceSnapshot, InvoiceStatus};
 pub use metadata::{Actor, EventMetadata};
-pub use money::{round_half_away_from_zero, Currency};
+pub use money::{minor_unit_exponent, round_half_away_from_zero, Currency};
 pub use observed_change::ObservedChange;
 pub use subscription::{
     BillingScheme, PriceTier, RecurringInterval, SubscriptionItem, SubscriptionSnapshot,

@@ -32,6 +32,23 @@ impl fmt::Display for Currency {
     }
 }
 
+/// The number of decimal places of `currency`'s minor unit (ISO 4217; Stripe's list of
+/// zero-decimal and three-decimal currencies): 2 for most (`usd` cents), 0 for `jpy`, 3 for `kwd`.
+pub fn minor_unit_exponent(currency: &Currency) -> u32 {
+    const ZERO_DECIMAL: [&str; 16] = [
+        "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
+        "xaf", "xof", "xpf",
+    ];
+    const THREE_DECIMAL: [&str; 5] = ["bhd", "jod", "kwd", "omr", "tnd"];
+    if ZERO_DECIMAL.contains(&currency.as_str()) {
+        0
+    } else if THREE_DECIMAL.contains(&currency.as_str()) {
+        3
+    } else {
+        2
+    }
+}
+
 /// Rounds an exact amount (in minor units) to a whole minor unit, half away from zero
 /// (revenue-rules.md §1: each subscription's MRR is rounded once, here, and nowhere else).
 ///

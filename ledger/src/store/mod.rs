@@ -4,6 +4,7 @@
 //! This is the only SQL in the ledger crate. DDL lives in `/migrations`.
 
 pub mod append;
+pub mod append_signal;
 pub mod checkpoint;
 pub mod connect;
 pub mod embedded_postgres;
@@ -14,6 +15,7 @@ pub mod record;
 pub mod test_database;
 
 pub use append::{AppendOutcome, EventStore, ExpectedVersion, NewEvent};
+pub use append_signal::AppendSignal;
 pub use checkpoint::{Checkpoint, FeedCursor};
 pub use record::RecordedEvent;
 

@@ -1,0 +1,40 @@
+//! The projections crate's one error enum.
+
+use ledger::LedgerError;
+
+/// Errors of projectors and read-model queries.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    /// The event store failed (database, or an event that cannot be read back).
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// A read-model query failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A stored read-model row does not decode (a bug, or a schema change without rebuild).
+    #[error("read model row does not decode: {0}")]
+    BadRow(#[from] serde_json::Error),
+    /// A projector could not apply an event: it stops here, and the event is surfaced.
+    #[error(
+        "projector {projection} cannot apply event at global position {global_position}: {reason}"
+    )]
+    PoisonEvent {
+        /// The projector.
+        projection: String,
+        /// The event it stopped at.
+        global_position: i64,
+        /// Why.
+        reason: String,
+    },
+    /// Another process moved the checkpoint under us (two leaders): the batch was rolled back.
+    #[error("projector {0}: checkpoint moved by another process")]
+    CheckpointMoved(String),
+    /// Waiting for projections to catch up took longer than allowed.
+    #[error("projections did not catch up with log head {log_head} within {seconds} s")]
+    CatchUpTimeout {
+        /// The head waited for.
+        log_head: i64,
+        /// How long we waited.
+        seconds: u64,
+    },
+}

@@ -1,0 +1,289 @@
+//! Projector `mrr`: keeps every subscription and discount snapshot per customer, and after each
+//! batch recomputes the affected customers' MRR timeline, daily movements and month rows from
+//! them (revenue-rules.md §2-§3). Recomputing from all of a customer's snapshots makes the
+//! result independent of delivery order and equal to a rebuild.
+
+use crate::projector::Projector;
+use crate::read_models::load_snapshots;
+use crate::read_models::snapshot_table::{insert_snapshots, SnapshotRow, SnapshotTable};
+use crate::rules::{self, CustomerMonth, DailyMovement, MrrPoint, Observed};
+use crate::ProjectionError;
+use chrono::{DateTime, NaiveDate, Utc};
+use ledger::domain::{Currency, DiscountSnapshot, DomainEvent, SubscriptionSnapshot};
+use ledger::store::RecordedEvent;
+use sqlx::PgConnection;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The MRR projector (name `mrr`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MrrProjector;
+
+impl Projector for MrrProjector {
+    fn name(&self) -> &'static str {
+        "mrr"
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &[
+            "mrr_subscription_snapshots",
+            "mrr_discount_snapshots",
+            "mrr_customer_timeline",
+            "mrr_customer_movements",
+            "mrr_customer_months",
+        ]
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        let mut subscriptions = Vec::new();
+        let mut discounts = Vec::new();
+        let mut affected = BTreeSet::new();
+        for event in events {
+            match decode(self.name(), event)? {
+                DomainEvent::SubscriptionObserved(observed) => {
+                    let snapshot = &observed.snapshot;
+                    affected.insert(snapshot.customer.0.clone());
+                    subscriptions.push(SnapshotRow::new(
+                        snapshot.customer.as_str(),
+                        snapshot.subscription.as_str(),
+                        event,
+                        observed.change,
+                        snapshot,
+                    )?);
+                }
+                DomainEvent::DiscountObserved(observed) => {
+                    let snapshot = &observed.snapshot;
+                    let Some(customer) = discount_customer(conn, &subscriptions, snapshot).await?
+                    else {
+                        tracing::warn!(
+                            discount = %snapshot.discount,
+                            global_position = event.global_position,
+                            "discount names no customer and no known subscription; not linked to MRR"
+                        );
+                        continue;
+                    };
+                    affected.insert(customer.clone());
+                    discounts.push(SnapshotRow::new(
+                        &customer,
+                        snapshot.discount.as_str(),
+                        event,
+                        observed.change,
+                        snapshot,
+                    )?);
+                }
+                _ => {}
+            }
+        }
+        insert_snapshots(conn, SnapshotTable::MrrSubscriptions, &subscriptions).await?;
+        insert_snapshots(conn, SnapshotTable::MrrDiscounts, &discounts).await?;
+        recompute_customers(conn, &affected.into_iter().collect::<Vec<_>>()).await
+    }
+}
+
+/// Reads `event` as a domain event, or stops the projector at it.
+pub(crate) fn decode(
+    projection: &str,
+    event: &RecordedEvent,
+) -> Result<DomainEvent, ProjectionError> {
+    event
+        .domain_event()
+        .map_err(|error| ProjectionError::PoisonEvent {
+            projection: projection.to_owned(),
+            global_position: event.global_position,
+            reason: error.to_string(),
+        })
+}
+
+async fn discount_customer(
+    conn: &mut PgConnection,
+    batch: &[SnapshotRow],
+    discount: &DiscountSnapshot,
+) -> Result<Option<String>, ProjectionError> {
+    if let Some(customer) = &discount.customer {
+        return Ok(Some(customer.0.clone()));
+    }
+    let Some(subscription) = &discount.subscription else {
+        return Ok(None);
+    };
+    if let Some(row) = batch
+        .iter()
+        .find(|row| row.object_id == subscription.as_str())
+    {
+        return Ok(Some(row.scope.clone()));
+    }
+    Ok(sqlx::query_scalar(
+        "SELECT scope FROM mrr_subscription_snapshots WHERE object_id = $1 LIMIT 1",
+    )
+    .bind(subscription.as_str())
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Recomputes and replaces the derived rows of `customers` from their stored snapshots.
+async fn recompute_customers(
+    conn: &mut PgConnection,
+    customers: &[String],
+) -> Result<(), ProjectionError> {
+    if customers.is_empty() {
+        return Ok(());
+    }
+    let subscriptions: Vec<(String, Observed<SubscriptionSnapshot>)> =
+        load_snapshots(&mut *conn, SnapshotTable::MrrSubscriptions, customers).await?;
+    let discounts: Vec<(String, Observed<DiscountSnapshot>)> =
+        load_snapshots(&mut *conn, SnapshotTable::MrrDiscounts, customers).await?;
+    let mut by_customer: BTreeMap<String, (Vec<_>, Vec<_>)> = BTreeMap::new();
+    for (customer, observed) in subscriptions {
+        by_customer.entry(customer).or_default().0.push(observed);
+    }
+    for (customer, observed) in discounts {
+        by_customer.entry(customer).or_default().1.push(observed);
+    }
+    let mut derived = DerivedRows::default();
+    for (customer, (subscriptions, discounts)) in &by_customer {
+        for (currency, timeline) in rules::customer_mrr_timelines(subscriptions, discounts) {
+            let movements = rules::daily_movements(&timeline);
+            let months = rules::customer_months(&timeline, &movements);
+            derived.push(customer, &currency, &timeline, &movements, &months);
+        }
+    }
+    for table in [
+        "mrr_customer_timeline",
+        "mrr_customer_movements",
+        "mrr_customer_months",
+    ] {
+        // Table names are constants, never input.
+        sqlx::query(&format!("DELETE FROM {table} WHERE customer_id = ANY($1)"))
+            .bind(customers)
+            .execute(&mut *conn)
+            .await?;
+    }
+    derived.insert(conn).await
+}
+
+/// Column vectors of the derived tables, for one bulk insert each.
+#[derive(Default)]
+struct DerivedRows {
+    timeline: (Vec<String>, Vec<String>, Vec<DateTime<Utc>>, Vec<i64>),
+    movements: MovementColumns,
+    months: MonthColumns,
+}
+
+#[derive(Default)]
+struct MovementColumns {
+    customer: Vec<String>,
+    currency: Vec<String>,
+    day: Vec<NaiveDate>,
+    kind: Vec<&'static str>,
+    amount: Vec<i64>,
+    before: Vec<i64>,
+    after: Vec<i64>,
+}
+
+#[derive(Default)]
+struct MonthColumns {
+    customer: Vec<String>,
+    currency: Vec<String>,
+    month: Vec<NaiveDate>,
+    figures: [Vec<i64>; 7],
+}
+
+impl DerivedRows {
+    fn push(
+        &mut self,
+        customer: &str,
+        currency: &Currency,
+        timeline: &[MrrPoint],
+        movements: &[DailyMovement],
+        months: &[CustomerMonth],
+    ) {
+        for point in timeline {
+            self.timeline.0.push(customer.to_owned());
+            self.timeline.1.push(currency.as_str().to_owned());
+            self.timeline.2.push(point.at);
+            self.timeline.3.push(point.mrr);
+        }
+        for movement in movements {
+            let columns = &mut self.movements;
+            columns.customer.push(customer.to_owned());
+            columns.currency.push(currency.as_str().to_owned());
+            columns.day.push(movement.day);
+            columns.kind.push(movement.kind.as_str());
+            columns.amount.push(movement.amount);
+            columns.before.push(movement.mrr_before);
+            columns.after.push(movement.mrr_after);
+        }
+        for month in months {
+            let columns = &mut self.months;
+            columns.customer.push(customer.to_owned());
+            columns.currency.push(currency.as_str().to_owned());
+            columns.month.push(month.month.first_day());
+            let figures = [
+                month.mrr_open,
+                month.mrr_close,
+                month.new,
+                month.expansion,
+                month.contraction,
+                month.churn,
+                month.reactivation,
+            ];
+            for (column, value) in columns.figures.iter_mut().zip(figures) {
+                column.push(value);
+            }
+        }
+    }
+
+    async fn insert(self, conn: &mut PgConnection) -> Result<(), ProjectionError> {
+        sqlx::query(
+            "INSERT INTO mrr_customer_timeline (customer_id, currency, valid_from, mrr)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[])",
+        )
+        .bind(&self.timeline.0)
+        .bind(&self.timeline.1)
+        .bind(&self.timeline.2)
+        .bind(&self.timeline.3)
+        .execute(&mut *conn)
+        .await?;
+        let m = &self.movements;
+        sqlx::query(
+            "INSERT INTO mrr_customer_movements
+                 (customer_id, currency, day, kind, amount, mrr_before, mrr_after)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::bigint[],
+                                  $6::bigint[], $7::bigint[])",
+        )
+        .bind(&m.customer)
+        .bind(&m.currency)
+        .bind(&m.day)
+        .bind(&m.kind)
+        .bind(&m.amount)
+        .bind(&m.before)
+        .bind(&m.after)
+        .execute(&mut *conn)
+        .await?;
+        let c = &self.months;
+        let [open, close, new, expansion, contraction, churn, reactivation] = &c.figures;
+        sqlx::query(
+            "INSERT INTO mrr_customer_months
+                 (customer_id, currency, month, mrr_open, mrr_close, new, expansion, contraction,
+                  churn, reactivation)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::bigint[], $5::bigint[],
+                                  $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[],
+                                  $10::bigint[])",
+        )
+        .bind(&c.customer)
+        .bind(&c.currency)
+        .bind(&c.month)
+        .bind(open)
+        .bind(close)
+        .bind(new)
+        .bind(expansion)
+        .bind(contraction)
+        .bind(churn)
+        .bind(reactivation)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+}
