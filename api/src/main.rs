@@ -1,1 +1,36 @@
-fn main() {}
+//! The `tally` binary: parses the command line and runs a subcommand. The binary's edge is the
+//! only place `anyhow` is used.
+
+use api::cli::{Cli, Command};
+use api::commands;
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_env("TALLY_LOG").unwrap_or_else(|_| {
+            EnvFilter::new("warn,api=info,ledger=info,projections=info,stripe_bridge=info")
+        }))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let database_url = cli.database_url.as_deref();
+    let data_dir = cli.data_dir.as_path();
+    match cli.command {
+        Command::Demo {
+            listen,
+            concurrency,
+            exit,
+        } => commands::demo(database_url, data_dir, listen, concurrency, exit).await,
+        Command::Serve { listen } => commands::serve(database_url, data_dir, listen).await,
+        Command::Import { file } => commands::import(database_url, data_dir, &file).await,
+        Command::Report {
+            kind,
+            currency,
+            from,
+            to,
+        } => commands::report(database_url, data_dir, kind, &currency, &from, &to).await,
+        Command::Rebuild => commands::rebuild(database_url, data_dir).await,
+    }
+}

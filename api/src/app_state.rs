@@ -1,0 +1,22 @@
+//! What every handler shares.
+
+use ledger::store::AppendSignal;
+use projections::projector::{ProjectionHealth, Projectors};
+use sqlx::PgPool;
+use stripe_bridge::WebhookSecrets;
+
+/// Shared state of the HTTP server.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The database (event log and read models).
+    pub pool: PgPool,
+    /// Wakes the projectors after each append.
+    pub append_signal: AppendSignal,
+    /// Webhook signing secrets; `None` when `STRIPE_WEBHOOK_SECRET` is unset (webhooks are
+    /// then refused with 503).
+    pub webhook_secrets: Option<WebhookSecrets>,
+    /// Errors of stopped projectors, for `/v1/status`.
+    pub projection_health: ProjectionHealth,
+    /// The projectors (for their names).
+    pub projectors: Projectors,
+}

@@ -1,0 +1,82 @@
+//! The `tally` command line (clap). Configuration comes from flags or the environment.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Tally: an event-sourced revenue ledger for companies that bill through Stripe.
+#[derive(Debug, Parser)]
+#[command(name = "tally", version, about)]
+pub struct Cli {
+    /// PostgreSQL to use. Unset: Tally starts its own embedded PostgreSQL in --data-dir.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Folder of the embedded PostgreSQL cluster (used when DATABASE_URL is unset).
+    #[arg(
+        long,
+        env = "TALLY_DATA_DIR",
+        global = true,
+        default_value = ".tally/pg"
+    )]
+    pub data_dir: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service, post the bundled sample Stripe history to it as Stripe would (signed,
+    /// over HTTP), print the monthly MRR movements, and keep serving until Ctrl-C.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, env = "TALLY_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Concurrent webhook deliveries.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Exit after printing the table instead of serving until Ctrl-C.
+        #[arg(long)]
+        exit: bool,
+    },
+    /// Run the service: Stripe webhook endpoint, HTTP API and projectors.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "TALLY_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// Append a file of Stripe Event objects (one JSON object per line, as `GET /v1/events`
+    /// returns them) through the same code path as a verified webhook.
+    Import {
+        /// The JSON Lines file.
+        file: PathBuf,
+    },
+    /// Print a monthly report as a table, read from the projections.
+    Report {
+        /// Which report.
+        kind: ReportKind,
+        /// ISO currency code.
+        #[arg(long, default_value = "usd")]
+        currency: String,
+        /// First month, YYYY-MM.
+        #[arg(long)]
+        from: String,
+        /// Last month, YYYY-MM.
+        #[arg(long)]
+        to: String,
+    },
+    /// Replay the whole log into fresh read models.
+    Rebuild,
+}
+
+/// The monthly reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportKind {
+    /// MRR movements.
+    Mrr,
+    /// Churn and retention rates.
+    Churn,
+    /// Cash collected, refunded, outstanding.
+    Cash,
+}

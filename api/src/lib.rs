@@ -1,0 +1,16 @@
+//! Tally's HTTP API (axum) and the `tally` command line. The only crate that speaks HTTP.
+//!
+//! Handlers are thin: parse -> call `stripe-bridge` or `projections` -> respond.
+
+pub mod app_state;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod params;
+pub mod routes;
+pub mod server;
+
+pub use app_state::AppState;
+pub use error::ApiError;
+pub use routes::router;

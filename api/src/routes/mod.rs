@@ -1,0 +1,37 @@
+//! The HTTP routes. This contract is fixed: later versions extend it, never break it.
+
+mod customers;
+mod reports;
+mod status;
+mod webhooks;
+
+use crate::AppState;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+
+/// Largest webhook body accepted (1 MiB); larger bodies get 413 and nothing is stored.
+pub const WEBHOOK_BODY_LIMIT_BYTES: usize = 1024 * 1024;
+
+/// The whole API:
+/// - `POST /webhooks/stripe` — Stripe webhook endpoint (signature verified, body kept durably);
+/// - `GET /v1/status` — log head and each projection's position;
+/// - `GET /v1/reports/{mrr,churn,cash}?currency=&from=YYYY-MM&to=YYYY-MM` — monthly reports;
+/// - `GET /v1/customers/{id}/mrr?at=<RFC3339>[&currency=]` — a customer's MRR at an instant;
+/// - `GET /v1/customers/{id}/events` — a customer's audit trail.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/webhooks/stripe",
+            post(webhooks::receive_stripe_webhook)
+                .layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT_BYTES)),
+        )
+        .route("/v1/status", get(status::status))
+        .route("/v1/reports/mrr", get(reports::mrr))
+        .route("/v1/reports/churn", get(reports::churn))
+        .route("/v1/reports/cash", get(reports::cash))
+        .route("/v1/customers/{customer}/mrr", get(customers::mrr_at))
+        .route("/v1/customers/{customer}/events", get(customers::events))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}

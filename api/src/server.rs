@@ -1,0 +1,96 @@
+//! Running the service: the HTTP server plus one task per projector, stopped together.
+
+use crate::{router, AppState};
+use ledger::store::AppendSignal;
+use projections::projector::{run_until_stopped, ProjectionHealth, Projectors};
+use sqlx::PgPool;
+use std::net::SocketAddr;
+use stripe_bridge::WebhookSecrets;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// A running server and its projectors.
+#[derive(Debug)]
+pub struct RunningServer {
+    /// The address actually bound (useful with port 0).
+    pub address: SocketAddr,
+    /// Shared state (pool, signal, secrets).
+    pub state: AppState,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Binds `listen`, starts the projectors and serves the API in the background.
+///
+/// Errors: the address cannot be bound.
+pub async fn start(
+    pool: PgPool,
+    listen: SocketAddr,
+    webhook_secrets: Option<WebhookSecrets>,
+) -> std::io::Result<RunningServer> {
+    let listener = TcpListener::bind(listen).await?;
+    let address = listener.local_addr()?;
+    let state = AppState {
+        pool: pool.clone(),
+        append_signal: AppendSignal::new(),
+        webhook_secrets,
+        projection_health: ProjectionHealth::default(),
+        projectors: Projectors::default(),
+    };
+    let projectors = state.projectors;
+    let mut tasks = vec![
+        tokio::spawn(run_until_stopped(
+            pool.clone(),
+            projectors.mrr,
+            state.append_signal.clone(),
+            state.projection_health.clone(),
+        )),
+        tokio::spawn(run_until_stopped(
+            pool.clone(),
+            projectors.cash,
+            state.append_signal.clone(),
+            state.projection_health.clone(),
+        )),
+        tokio::spawn(run_until_stopped(
+            pool.clone(),
+            projectors.customer_events,
+            state.append_signal.clone(),
+            state.projection_health.clone(),
+        )),
+    ];
+    let (shutdown, mut shutdown_requested) = tokio::sync::watch::channel(false);
+    let app = router(state.clone());
+    tasks.push(tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = shutdown_requested.wait_for(|stop| *stop).await;
+            })
+            .await;
+        if let Err(error) = served {
+            tracing::error!(%error, "HTTP server failed");
+        }
+    }));
+    tracing::info!(%address, "Tally is listening");
+    Ok(RunningServer {
+        address,
+        state,
+        shutdown,
+        tasks,
+    })
+}
+
+impl RunningServer {
+    /// Stops accepting requests, finishes in-flight ones, and stops the projectors.
+    pub async fn stop(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(server) = self.tasks.pop() {
+            let _ = server.await;
+        }
+        for projector in &self.tasks {
+            projector.abort();
+        }
+        for projector in self.tasks {
+            let _ = projector.await;
+        }
+    }
+}
