@@ -1,1 +1,19 @@
-//! placeholder
+//! The Stripe bridge: the only code in Tally that knows Stripe's shapes.
+//!
+//! * [`signature`] verifies the `Stripe-Signature` header of a webhook delivery (pure: the
+//!   caller passes `now`).
+//! * [`translate`] reads a Stripe Event body (any API version from 2024 to the current
+//!   `2026-09-30.endive`, both the pre- and post-2025-03-31.basil shapes) and turns it into
+//!   Tally's Stripe-independent [`ledger::domain::DomainEvent`]s. Pure: no I/O, no clock.
+//! * [`ingest`] appends translated events to the event log.
+//!
+//! Errors of the whole crate are in [`error`].
+
+pub mod error;
+pub mod ingest;
+pub mod signature;
+pub mod translate;
+
+pub use error::{PayloadError, SignatureError, StripeBridgeError};
+pub use signature::{sign_header, verify, WebhookSecrets, DEFAULT_TOLERANCE_SECONDS};
+pub use translate::{translate, used_event_types, StripeEventEnvelope, Translation};

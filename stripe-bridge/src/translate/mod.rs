@@ -1,0 +1,98 @@
+//! Translation of a Stripe Event body into Tally's domain events: pure, total (never panics,
+//! every input gets a [`Translation`]) and independent of the API version the payload was
+//! rendered in.
+//!
+//! Payloads are read into private, tolerant structs (every field optional) rather than a typed
+//! Stripe SDK, because an SDK is pinned to one API version and Tally must read both the
+//! pre-2025-03-31.basil shape and the current one (revenue-rules.md §0). The shape is detected
+//! from the fields present, not from `api_version`.
+
+mod charge;
+mod common;
+mod customer;
+mod discount;
+mod envelope;
+mod event_types;
+mod invoice;
+mod price;
+mod subscription;
+mod subscription_item;
+
+pub use envelope::StripeEventEnvelope;
+pub use event_types::{is_used_event_type, observed_change, used_event_types};
+
+use event_types::{carried_resource, CarriedResource};
+use ledger::domain::DomainEvent;
+
+/// The outcome of reading one Stripe webhook body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Translation {
+    /// A used Event type, translated. `events` holds one domain event per Stripe Event, whose
+    /// effective time is `envelope.created` (UTC).
+    Translated {
+        /// The Event's provenance.
+        envelope: StripeEventEnvelope,
+        /// The domain events to append (exactly one today).
+        events: Vec<DomainEvent>,
+    },
+    /// A valid Event of a type Tally does not use (see [`used_event_types`]).
+    Ignored {
+        /// The Event's provenance.
+        envelope: StripeEventEnvelope,
+        /// Why, e.g. `event type payment_intent.succeeded is not used by Tally`.
+        reason: String,
+    },
+    /// The body is not a readable Stripe Event, or its object lacks a field Tally needs.
+    Unparsed {
+        /// The Event id, when it could be read.
+        stripe_event_id: Option<String>,
+        /// The Event type, when it could be read.
+        event_type: Option<String>,
+        /// What is wrong, with the JSON path (e.g. `data.object.currency missing`).
+        reason: String,
+    },
+}
+
+/// Reads a webhook body (the raw bytes Stripe sent, already verified) and translates it.
+///
+/// Never panics. The effective time of the result is the Event's `created`.
+pub fn translate(body: &[u8]) -> Translation {
+    let parsed = match envelope::parse_event(body) {
+        Ok(parsed) => parsed,
+        Err(problem) => {
+            return Translation::Unparsed {
+                stripe_event_id: problem.stripe_event_id,
+                event_type: problem.event_type,
+                reason: problem.error.to_string(),
+            }
+        }
+    };
+    let envelope = parsed.envelope;
+    let Some(resource) = carried_resource(&envelope.event_type) else {
+        let reason = format!("event type {} is not used by Tally", envelope.event_type);
+        return Translation::Ignored { envelope, reason };
+    };
+    let change = observed_change(&envelope.event_type);
+    let object = &parsed.object;
+    let translated = match resource {
+        CarriedResource::Customer => customer::translate_customer(object, change),
+        CarriedResource::Discount => discount::translate_discount(object, change),
+        CarriedResource::Subscription => subscription::translate_subscription(object, change),
+        CarriedResource::Invoice => invoice::translate_invoice(object, change),
+        CarriedResource::Charge => charge::translate_charge(object, change),
+    };
+    match translated {
+        Ok(event) => Translation::Translated {
+            envelope,
+            events: vec![event],
+        },
+        Err(error) => Translation::Unparsed {
+            stripe_event_id: Some(envelope.id),
+            event_type: Some(envelope.event_type),
+            reason: error.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests;
