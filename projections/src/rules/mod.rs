@@ -1,0 +1,51 @@
+//! Tally's revenue rules (shared/revenue-rules.md) as pure functions: no I/O, no SQL, no clock.
+//!
+//! Reading order, following the data:
+//! 1. [`Observed`]: a snapshot with its order key (effective time, change rank, event id) (§0, §6).
+//! 2. [`subscription_mrr`]: MRR of one subscription: counting statuses, item amounts, monthly
+//!    normalisation, coupons, one rounding (§2).
+//! 3. [`customer_mrr_timelines`]: a customer's MRR over time per currency (§3).
+//! 4. [`daily_movements`]: new / expansion / contraction / churn / reactivation per UTC day (§3).
+//! 5. [`customer_months`]: one customer's open, close and movement totals per month (§0, §3).
+//! 6. [`mrr_report`] and [`churn_report`]: totals and rates over all customers of a currency (§4).
+//! 7. [`cash_report`]: collected, refunded and outstanding per month (§5).
+//!
+//! Units everywhere: amounts are `i64` integer minor units of one currency; times are UTC;
+//! rates are `rust_decimal::Decimal` fractions (0.25 = 25 %) rounded by [`round_rate`].
+
+mod cash_report;
+mod churn_report;
+mod customer_months;
+mod customer_timeline;
+mod discounts;
+mod item_amount;
+mod month;
+mod movements;
+mod mrr_report;
+mod observed;
+mod rates;
+mod report_rows;
+mod subscription_mrr;
+
+#[cfg(test)]
+mod test_support;
+#[cfg(test)]
+mod tests;
+
+pub use cash_report::{cash_report, CashReportMonth};
+pub use churn_report::{churn_report, ChurnReportMonth};
+pub use customer_months::{customer_months, CustomerMonth};
+pub use customer_timeline::{customer_mrr_timelines, mrr_at, mrr_before, MrrPoint};
+pub use discounts::{
+    discounted_amount_per_period, discounts_on_subscription, DiscountOnSubscription,
+};
+pub use item_amount::{item_amount_per_billing_period, transformed_quantity, MonthlyNormalisation};
+pub use month::{Month, MonthParseError, MonthRange};
+pub use movements::{daily_movements, DailyMovement, MovementKind};
+pub use mrr_report::{mrr_report, MrrReportMonth};
+pub use observed::{Observed, OrderKey};
+pub use rates::{format_rate, rate, round_rate, RATE_DECIMALS};
+pub use subscription_mrr::{
+    current_period_start, list_amount_per_billing_period, monthly_normalisation, subscription_mrr,
+    SubscriptionHistory,
+};

@@ -1,0 +1,71 @@
+//! The MRR report: per month, opening and closing MRR, the five movement totals and active
+//! customer counts, for one currency (revenue-rules.md §3).
+
+use crate::rules::customer_months::CustomerMonth;
+use crate::rules::month::Month;
+use crate::rules::report_rows::customer_rows_per_month;
+use serde::{Deserialize, Serialize};
+
+/// One month of the MRR report, one currency. Amounts in minor units; counts of customers.
+///
+/// Invariant: `close = open + new + expansion - contraction - churn + reactivation`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MrrReportMonth {
+    /// The month.
+    pub month: Month,
+    /// Total MRR after every Event before the month's first instant.
+    pub open: i64,
+    /// Sum of customers' `new` movements in the month.
+    pub new: i64,
+    /// Sum of `expansion` movements.
+    pub expansion: i64,
+    /// Sum of `contraction` movements (positive).
+    pub contraction: i64,
+    /// Sum of `churn` movements (positive).
+    pub churn: i64,
+    /// Sum of `reactivation` movements.
+    pub reactivation: i64,
+    /// Total MRR after every Event before the next month's first instant.
+    pub close: i64,
+    /// Customers with MRR > 0 at open.
+    pub customers_open: i64,
+    /// Customers with MRR > 0 at close.
+    pub customers_close: i64,
+}
+
+/// The MRR report (revenue-rules.md §3, §6 "Reports") for every month from `from` to `to`
+/// inclusive, zero rows included.
+///
+/// `rows`: every stored [`CustomerMonth`] of every customer of ONE currency, as
+/// (customer id, row), any order. A customer's last close carries forward into later months.
+pub fn mrr_report(rows: &[(String, CustomerMonth)], from: Month, to: Month) -> Vec<MrrReportMonth> {
+    customer_rows_per_month(rows, from, to)
+        .into_iter()
+        .map(|month_rows| {
+            let mut report = MrrReportMonth {
+                month: month_rows.month,
+                open: 0,
+                new: 0,
+                expansion: 0,
+                contraction: 0,
+                churn: 0,
+                reactivation: 0,
+                close: 0,
+                customers_open: 0,
+                customers_close: 0,
+            };
+            for (_, row) in &month_rows.rows {
+                report.open = report.open.saturating_add(row.mrr_open);
+                report.new = report.new.saturating_add(row.new);
+                report.expansion = report.expansion.saturating_add(row.expansion);
+                report.contraction = report.contraction.saturating_add(row.contraction);
+                report.churn = report.churn.saturating_add(row.churn);
+                report.reactivation = report.reactivation.saturating_add(row.reactivation);
+                report.close = report.close.saturating_add(row.mrr_close);
+                report.customers_open += i64::from(row.mrr_open > 0);
+                report.customers_close += i64::from(row.mrr_close > 0);
+            }
+            report
+        })
+        .collect()
+}

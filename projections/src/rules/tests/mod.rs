@@ -1,0 +1,12 @@
+//! The revenue rules as executable examples: one test per rule, named after it
+//! (shared/revenue-rules.md), plus the §7 worked example as a conformance test.
+
+mod cash;
+mod discounts;
+mod item_amounts;
+mod month;
+mod movements;
+mod mrr_and_churn_reports;
+mod rates;
+mod statuses_and_timelines;
+mod worked_example_section_7;
