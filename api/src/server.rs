@@ -9,6 +9,9 @@ use stripe_bridge::WebhookSecrets;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+/// How long `stop` waits for in-flight requests.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A running server and its projectors.
 #[derive(Debug)]
 pub struct RunningServer {
@@ -80,11 +83,18 @@ pub async fn start(
 }
 
 impl RunningServer {
-    /// Stops accepting requests, finishes in-flight ones, and stops the projectors.
+    /// Stops accepting requests, gives in-flight ones up to [`SHUTDOWN_GRACE`] to finish
+    /// (idle keep-alive connections would otherwise hold the server open), and stops the
+    /// projectors.
     pub async fn stop(mut self) {
         let _ = self.shutdown.send(true);
-        if let Some(server) = self.tasks.pop() {
-            let _ = server.await;
+        if let Some(mut server) = self.tasks.pop() {
+            if tokio::time::timeout(SHUTDOWN_GRACE, &mut server)
+                .await
+                .is_err()
+            {
+                server.abort();
+            }
         }
         for projector in &self.tasks {
             projector.abort();

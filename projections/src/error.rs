@@ -26,9 +26,6 @@ pub enum ProjectionError {
         /// Why.
         reason: String,
     },
-    /// Another process moved the checkpoint under us (two leaders): the batch was rolled back.
-    #[error("projector {0}: checkpoint moved by another process")]
-    CheckpointMoved(String),
     /// Waiting for projections to catch up took longer than allowed.
     #[error("projections did not catch up with log head {log_head} within {seconds} s")]
     CatchUpTimeout {

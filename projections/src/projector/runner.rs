@@ -93,9 +93,9 @@ pub async fn catch_up<P: Projector>(pool: &PgPool, projector: &P) -> Result<u64,
         let mut transaction = sqlx::Connection::begin(&mut *connection).await?;
         projector.apply(&mut transaction, &events).await?;
         if !checkpoint::advance(&mut transaction, projector.name(), &previous, &next).await? {
-            return Err(ProjectionError::CheckpointMoved(
-                projector.name().to_owned(),
-            ));
+            // A rebuild reset the checkpoint meanwhile: drop this batch, start over from it.
+            transaction.rollback().await?;
+            continue;
         }
         transaction.commit().await?;
         applied += events.len() as u64;
@@ -140,16 +140,14 @@ async fn catch_up_or_wait<P: Projector>(
     }
 }
 
-/// Replays the whole log into fresh read models for `projector`: waits for its lease, empties
-/// its tables and resets its checkpoint in one transaction, then catches up from the start.
-/// Returns the number of events applied.
+/// Replays the whole log into fresh read models for `projector`: empties its tables and resets
+/// its checkpoint in one transaction, then brings it back up to the log head — here, or in the
+/// process that runs the projector (a running server picks the reset up at its next batch).
+/// Returns the number of events applied since the reset.
+///
+/// The read models are empty until the replay catches up; a rebuild that keeps serving the old
+/// version meanwhile is future work (versioned tables, switched atomically).
 pub async fn rebuild<P: Projector>(pool: &PgPool, projector: &P) -> Result<u64, ProjectionError> {
-    let lease = loop {
-        if let Some(lease) = ProjectorLease::try_acquire(pool, projector.name()).await? {
-            break lease;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
     let mut transaction = pool.begin().await?;
     for table in projector.tables() {
         // Table names are compile-time constants of the projector, never input.
@@ -159,9 +157,10 @@ pub async fn rebuild<P: Projector>(pool: &PgPool, projector: &P) -> Result<u64, 
     }
     checkpoint::reset(&mut transaction, projector.name()).await?;
     transaction.commit().await?;
-    let result = catch_up(pool, projector).await;
-    lease.release().await?;
-    result
+    catch_up_or_wait(pool, projector).await?;
+    let mut connection = pool.acquire().await?;
+    let rebuilt = checkpoint::load(&mut connection, projector.name()).await?;
+    Ok(u64::try_from(rebuilt.events_applied).unwrap_or(0))
 }
 
 /// Runs `projector` for as long as the task lives: takes the lease (waiting while another
