@@ -1,9 +1,11 @@
 //! Projectors: turn the global feed into read models, one batch per short transaction that also
 //! moves the projector's checkpoint (so a crash never loses or doubles an update).
 
+mod fingerprint;
 mod leadership;
 mod runner;
 
+pub use fingerprint::read_model_fingerprint;
 pub use leadership::ProjectorLease;
 pub use runner::{
     catch_up, catch_up_all, rebuild, run_until_stopped, ProjectionHealth, Projectors,
