@@ -10,6 +10,10 @@ use std::str::FromStr;
 /// The database Tally uses on the embedded cluster.
 pub const EMBEDDED_DATABASE: &str = "tally";
 
+/// `idle_in_transaction_session_timeout` of Tally's connections: a session idle inside a
+/// transaction for this long is ended by PostgreSQL, so it cannot hold the gated feed back.
+pub const IDLE_IN_TRANSACTION_TIMEOUT: &str = "60s";
+
 /// A connected, migrated database, with the embedded cluster that serves it (if any).
 #[derive(Debug)]
 pub struct Database {
@@ -34,6 +38,11 @@ impl Database {
                 (embedded.connect_options(EMBEDDED_DATABASE), Some(embedded))
             }
         };
+        // A transaction left open by a stuck client would hold every gated reader back; end it.
+        let options = options.options([(
+            "idle_in_transaction_session_timeout",
+            IDLE_IN_TRANSACTION_TIMEOUT,
+        )]);
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .connect_with(options)
