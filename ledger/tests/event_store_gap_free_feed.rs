@@ -181,3 +181,94 @@ async fn concurrent_writers_and_a_tailing_reader_see_every_committed_event_exact
         delivered.len()
     );
 }
+
+/// Positions are not commit order: after a reader applied positions 1 and 3, position 2 can still
+/// commit. The watermark (what `/v1/status` reports and catch-up waits for) must stay at 1 until
+/// position 2 is applied, even though the highest position applied already equals the log head.
+#[tokio::test]
+async fn the_watermark_stays_below_a_lower_position_that_commits_later() {
+    let database = TestDatabase::create().await;
+    let pool = &database.pool;
+    let mut first = pool.begin().await.expect("begin A");
+    append_in(
+        &mut first,
+        "stream-a",
+        ExpectedVersion::Any,
+        &[new_event("a1")],
+    )
+    .await
+    .expect("A appends position 1");
+    let mut second = pool.begin().await.expect("begin B");
+    append_in(
+        &mut second,
+        "stream-b",
+        ExpectedVersion::Any,
+        &[new_event("b")],
+    )
+    .await
+    .expect("B appends position 2");
+    append_in(
+        &mut first,
+        "stream-c",
+        ExpectedVersion::Any,
+        &[new_event("a3")],
+    )
+    .await
+    .expect("A appends position 3");
+    first.commit().await.expect("A commits");
+
+    // The gate is cluster-wide: other tests' short transactions may hold it back for a moment.
+    let mut page = Vec::new();
+    for _ in 0..500 {
+        page = read::read_all_after(pool, FeedCursor::default(), 100)
+            .await
+            .expect("read");
+        if page.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let positions: Vec<i64> = page.iter().map(|event| event.global_position).collect();
+    assert_eq!(
+        positions,
+        [1, 3],
+        "A's events are readable: B started after A"
+    );
+    let last = page.last().expect("page");
+    let cursor = FeedCursor {
+        transaction_id: last.transaction_id,
+        global_position: last.global_position,
+    };
+    second.commit().await.expect("B commits");
+    // Wait until B is visible to the gate too (no older transaction running anywhere).
+    let mut rest = Vec::new();
+    for _ in 0..500 {
+        rest = read::read_all_after(pool, cursor, 100)
+            .await
+            .expect("read the rest");
+        if !rest.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    assert_eq!(read::log_head(pool).await.expect("head"), 3);
+    assert_eq!(
+        read::applied_through(pool, cursor)
+            .await
+            .expect("watermark"),
+        1
+    );
+    assert_eq!(
+        rest.iter().map(|e| e.global_position).collect::<Vec<_>>(),
+        [2]
+    );
+    let done = FeedCursor {
+        transaction_id: rest[0].transaction_id,
+        global_position: rest[0].global_position,
+    };
+    assert_eq!(
+        read::applied_through(pool, done).await.expect("watermark"),
+        3
+    );
+}

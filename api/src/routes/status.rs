@@ -7,8 +7,9 @@ use ledger::store::{checkpoint, inbox, read};
 use serde_json::{json, Value};
 
 /// `{"log_head": <int>, "projections": [{"name", "position", "events_applied", "error"}],
-/// "inbox": {"translated", "ignored", "unparsed"}}`. A projection has caught up when its
-/// `position` equals `log_head`; `error` is set when its projector stopped at an event.
+/// "inbox": {"translated", "ignored", "unparsed"}}`. A projection's `position` is its watermark:
+/// every event at or below it has been applied, so it equals `log_head` exactly when the
+/// projection has caught up; `error` is set when its projector stopped at an event.
 pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let mut connection = state
         .pool
@@ -17,24 +18,21 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         .map_err(|error| ApiError::Internal(error.to_string()))?;
     let log_head = read::log_head(&mut *connection).await?;
     let stored = checkpoint::list(&mut connection).await?;
-    let projections: Vec<Value> = state
-        .projectors
-        .names()
-        .into_iter()
-        .map(|name| {
-            let checkpoint = stored
-                .iter()
-                .find(|(stored_name, _)| stored_name == name)
-                .map(|(_, checkpoint)| *checkpoint)
-                .unwrap_or_default();
-            json!({
-                "name": name,
-                "position": checkpoint.max_position,
-                "events_applied": checkpoint.events_applied,
-                "error": state.projection_health.failure(name),
-            })
-        })
-        .collect();
+    let mut projections = Vec::new();
+    for name in state.projectors.names() {
+        let checkpoint = stored
+            .iter()
+            .find(|(stored_name, _)| stored_name == name)
+            .map(|(_, checkpoint)| *checkpoint)
+            .unwrap_or_default();
+        let position = read::applied_through(&mut *connection, checkpoint.cursor).await?;
+        projections.push(json!({
+            "name": name,
+            "position": position,
+            "events_applied": checkpoint.events_applied,
+            "error": state.projection_health.failure(name),
+        }));
+    }
     let (translated, ignored, unparsed) = inbox::outcome_counts(&mut *connection).await?;
     Ok(Json(json!({
         "log_head": log_head,

@@ -24,23 +24,37 @@ pub struct Checkpoint {
     pub events_applied: i64,
 }
 
-/// Loads `projection`'s checkpoint, creating a zero one if it has none.
+/// Loads `projection`'s checkpoint, creating a zero one if it has none. A plain read when the
+/// checkpoint exists (it is called on every poll, so it must not write).
 pub async fn load(conn: &mut PgConnection, projection: &str) -> Result<Checkpoint, LedgerError> {
-    let row: (i64, i64, i64, i64) = sqlx::query_as(
-        "INSERT INTO projection_checkpoints (projection) VALUES ($1)
-         ON CONFLICT (projection) DO UPDATE SET projection = excluded.projection
-         RETURNING transaction_id, global_position, max_position, events_applied",
-    )
-    .bind(projection)
-    .fetch_one(conn)
-    .await?;
+    const SELECT: &str = "SELECT transaction_id, global_position, max_position, events_applied
+                          FROM projection_checkpoints WHERE projection = $1";
+    let mut row: Option<(i64, i64, i64, i64)> = sqlx::query_as(SELECT)
+        .bind(projection)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if row.is_none() {
+        sqlx::query(
+            "INSERT INTO projection_checkpoints (projection) VALUES ($1) ON CONFLICT DO NOTHING",
+        )
+        .bind(projection)
+        .execute(&mut *conn)
+        .await?;
+        row = Some(
+            sqlx::query_as(SELECT)
+                .bind(projection)
+                .fetch_one(&mut *conn)
+                .await?,
+        );
+    }
+    let (transaction_id, global_position, max_position, events_applied) = row.unwrap_or_default();
     Ok(Checkpoint {
         cursor: FeedCursor {
-            transaction_id: row.0,
-            global_position: row.1,
+            transaction_id,
+            global_position,
         },
-        max_position: row.2,
-        events_applied: row.3,
+        max_position,
+        events_applied,
     })
 }
 

@@ -74,6 +74,30 @@ pub async fn read_positions<'c>(
     rows.iter().map(recorded_event).collect()
 }
 
+/// The watermark of a reader at `cursor`: the highest global position P such that every
+/// committed event at or below P has been read (0 for an empty log). It equals the log head
+/// exactly when the reader has read every committed event. Positions are not commit order, so
+/// the last position read is not this watermark: an event at a lower position may commit later.
+///
+/// Costs an index range scan over the events after `cursor` (cheap when caught up).
+pub async fn applied_through<'c>(
+    executor: impl PgExecutor<'c>,
+    cursor: FeedCursor,
+) -> Result<i64, LedgerError> {
+    let watermark: i64 = sqlx::query_scalar(
+        "SELECT coalesce(
+             (SELECT min(global_position) - 1 FROM events
+              WHERE (transaction_id, global_position) > ($1::text::xid8, $2)),
+             (SELECT max(global_position) FROM events),
+             0)",
+    )
+    .bind(cursor.transaction_id.to_string())
+    .bind(cursor.global_position)
+    .fetch_one(executor)
+    .await?;
+    Ok(watermark)
+}
+
 /// The log head: the highest committed global position (0 for an empty log).
 pub async fn log_head<'c>(executor: impl PgExecutor<'c>) -> Result<i64, LedgerError> {
     let head: Option<i64> = sqlx::query_scalar("SELECT max(global_position) FROM events")

@@ -102,8 +102,8 @@ pub async fn catch_up<P: Projector>(pool: &PgPool, projector: &P) -> Result<u64,
     }
 }
 
-/// Brings every projection up to the log head: runs each projector here when no other process
-/// runs it, otherwise waits (up to [`CATCH_UP_TIMEOUT`]) for the process that does.
+/// Brings every projection up to the log head as it is now (every event committed so far is
+/// applied): runs each projector here when no other process runs it, otherwise waits (up to [`CATCH_UP_TIMEOUT`]) for the process that does.
 pub async fn catch_up_all(pool: &PgPool, projectors: &Projectors) -> Result<(), ProjectionError> {
     catch_up_or_wait(pool, &projectors.mrr).await?;
     catch_up_or_wait(pool, &projectors.cash).await?;
@@ -116,18 +116,18 @@ async fn catch_up_or_wait<P: Projector>(
     projector: &P,
 ) -> Result<(), ProjectionError> {
     let started = tokio::time::Instant::now();
+    let head = read::log_head(pool).await?;
     loop {
-        let head = read::log_head(pool).await?;
         if let Some(lease) = ProjectorLease::try_acquire(pool, projector.name()).await? {
             let result = catch_up(pool, projector).await;
             lease.release().await?;
             result?;
         }
         let mut connection = pool.acquire().await?;
-        let position = checkpoint::load(&mut connection, projector.name())
+        let cursor = checkpoint::load(&mut connection, projector.name())
             .await?
-            .max_position;
-        if position >= head {
+            .cursor;
+        if read::applied_through(&mut *connection, cursor).await? >= head {
             return Ok(());
         }
         if started.elapsed() > CATCH_UP_TIMEOUT {
