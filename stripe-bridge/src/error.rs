@@ -20,7 +20,8 @@ pub enum SignatureError {
     /// The request has no `Stripe-Signature` header.
     #[error("the Stripe-Signature header is missing")]
     MissingHeader,
-    /// The header is not `t=<unix seconds>,v1=<hex>[,...]`.
+    /// The header is not `t=<unix seconds>,v1=<hex>[,...]`, or is longer than
+    /// [`crate::signature::MAX_HEADER_BYTES`].
     #[error("the Stripe-Signature header is malformed: {reason}")]
     MalformedHeader {
         /// What is wrong with it.
