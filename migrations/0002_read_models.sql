@@ -18,6 +18,7 @@ CREATE TABLE mrr_subscription_snapshots (
 );
 COMMENT ON COLUMN mrr_subscription_snapshots.scope IS 'Stripe customer id';
 COMMENT ON COLUMN mrr_subscription_snapshots.object_id IS 'Stripe subscription id';
+CREATE INDEX mrr_subscription_snapshots_object_idx ON mrr_subscription_snapshots (object_id);
 
 CREATE TABLE mrr_discount_snapshots (
     scope        text        NOT NULL,
@@ -29,7 +30,7 @@ CREATE TABLE mrr_discount_snapshots (
     snapshot     jsonb       NOT NULL,
     PRIMARY KEY (scope, object_id, effective_at, change_rank, source_id)
 );
-COMMENT ON COLUMN mrr_discount_snapshots.scope IS 'Stripe customer id';
+COMMENT ON COLUMN mrr_discount_snapshots.scope IS 'Stripe customer id, or subscription:<id> when the discount names no customer';
 COMMENT ON COLUMN mrr_discount_snapshots.object_id IS 'Stripe discount id';
 
 -- Customer MRR (minor units) from valid_from (inclusive) until the next row.

@@ -120,15 +120,17 @@ impl Replay {
             bodies.extend(duplicates);
             bodies.shuffle(&mut rng);
         }
+        self.deliver_bodies(bodies).await;
+    }
+
+    /// Posts `bodies` (Stripe Event JSON) to `/webhooks/stripe` in this order, signed, 8 at a
+    /// time, asserts each was accepted, and waits until every projection has caught up.
+    pub async fn deliver_bodies(&self, bodies: Vec<Vec<u8>>) {
         let url = format!("{}/webhooks/stripe", self.base_url);
         let summary = post_signed_webhooks(&url, SECRET, Arc::new(bodies), 8)
             .await
             .expect("deliveries");
-        assert_eq!(
-            summary.failed, 0,
-            "{}: some deliveries were refused",
-            dataset.name
-        );
+        assert_eq!(summary.failed, 0, "some deliveries were refused");
         self.catch_up().await;
     }
 

@@ -56,18 +56,18 @@ impl Projector for MrrProjector {
                 }
                 DomainEvent::DiscountObserved(observed) => {
                     let snapshot = &observed.snapshot;
-                    let Some(customer) = discount_customer(conn, &subscriptions, snapshot).await?
-                    else {
-                        tracing::warn!(
-                            discount = %snapshot.discount,
-                            global_position = event.global_position,
-                            "discount names no customer and no known subscription; not linked to MRR"
-                        );
+                    let Some(scope) = discount_scope(snapshot) else {
+                        // Neither customer nor subscription: a discount no MRR can depend on.
+                        tracing::debug!(discount = %snapshot.discount, "discount without owner");
                         continue;
                     };
-                    affected.insert(customer.clone());
+                    if let Some(customer) =
+                        discount_customer(conn, &subscriptions, snapshot).await?
+                    {
+                        affected.insert(customer);
+                    }
                     discounts.push(SnapshotRow::new(
-                        &customer,
+                        &scope,
                         snapshot.discount.as_str(),
                         event,
                         observed.change,
@@ -97,6 +97,22 @@ pub(crate) fn decode(
         })
 }
 
+/// The scope a discount snapshot is stored under: its customer, else (when Stripe left the
+/// customer out) `subscription:<id>`, linked to the customer when the subscription is known.
+fn discount_scope(discount: &DiscountSnapshot) -> Option<String> {
+    match (&discount.customer, &discount.subscription) {
+        (Some(customer), _) => Some(customer.0.clone()),
+        (None, Some(subscription)) => Some(subscription_scope(subscription.as_str())),
+        (None, None) => None,
+    }
+}
+
+fn subscription_scope(subscription: &str) -> String {
+    format!("subscription:{subscription}")
+}
+
+/// The customer whose MRR a discount affects, if known yet (else it is recomputed when its
+/// subscription arrives).
 async fn discount_customer(
     conn: &mut PgConnection,
     batch: &[SnapshotRow],
@@ -132,14 +148,32 @@ async fn recompute_customers(
     }
     let subscriptions: Vec<(String, Observed<SubscriptionSnapshot>)> =
         load_snapshots(&mut *conn, SnapshotTable::MrrSubscriptions, customers).await?;
+    // Discounts are stored by customer, or by subscription when Stripe left the customer out.
+    let mut owner_of_scope: BTreeMap<String, String> = customers
+        .iter()
+        .map(|customer| (customer.clone(), customer.clone()))
+        .collect();
+    for (customer, observed) in &subscriptions {
+        owner_of_scope.insert(
+            subscription_scope(observed.snapshot.subscription.as_str()),
+            customer.clone(),
+        );
+    }
+    let scopes: Vec<String> = owner_of_scope.keys().cloned().collect();
     let discounts: Vec<(String, Observed<DiscountSnapshot>)> =
-        load_snapshots(&mut *conn, SnapshotTable::MrrDiscounts, customers).await?;
+        load_snapshots(&mut *conn, SnapshotTable::MrrDiscounts, &scopes).await?;
     let mut by_customer: BTreeMap<String, (Vec<_>, Vec<_>)> = BTreeMap::new();
     for (customer, observed) in subscriptions {
         by_customer.entry(customer).or_default().0.push(observed);
     }
-    for (customer, observed) in discounts {
-        by_customer.entry(customer).or_default().1.push(observed);
+    for (scope, observed) in discounts {
+        if let Some(customer) = owner_of_scope.get(&scope) {
+            by_customer
+                .entry(customer.clone())
+                .or_default()
+                .1
+                .push(observed);
+        }
     }
     let mut derived = DerivedRows::default();
     for (customer, (subscriptions, discounts)) in &by_customer {
