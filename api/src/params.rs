@@ -59,7 +59,8 @@ fn month(query: &Query, name: &'static str) -> Result<Month, ApiError> {
         .map_err(|_| ApiError::invalid(name, "expected a month as YYYY-MM, e.g. 2025-01"))
 }
 
-/// An optional RFC 3339 instant (e.g. `at`), converted to UTC.
+/// An optional RFC 3339 instant (e.g. `at`), converted to UTC; years 1..=9999 only (what a
+/// database timestamp and every client can represent).
 pub fn optional_instant(
     query: &Query,
     name: &'static str,

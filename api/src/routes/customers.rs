@@ -7,25 +7,43 @@ use axum::Json;
 use projections::queries;
 use serde_json::{json, Value};
 
-/// `{"customer", "currency", "mrr", "at"}`: the customer's MRR (minor units) after every event
-/// with effective time <= `at` (default: now). 404 when Tally has never seen the customer.
+/// `{"customer", "currency", "mrr", "at"}`: the customer's MRR (minor units) in `currency` after
+/// every event with effective time <= `at` (default: now). Without `currency`, the customer's one
+/// currency; a customer with MRR history in several currencies needs `currency` (400 otherwise);
+/// a known customer with no MRR history answers `"currency": null, "mrr": 0`. 404 when Tally has
+/// never seen the customer.
 pub async fn mrr_at(
     State(state): State<AppState>,
     Path(customer): Path<String>,
     QueryExtractor(query): QueryExtractor<Query>,
 ) -> Result<Json<Value>, ApiError> {
     let at = params::optional_instant(&query, "at")?.unwrap_or_else(chrono::Utc::now);
-    let currency = params::optional_currency(&query)?;
-    let found = queries::customer_mrr_at(&state.pool, &customer, at, currency.as_ref()).await?;
-    if found.is_none() && !queries::customer_is_known(&state.pool, &customer).await? {
+    let requested = params::optional_currency(&query)?;
+    let currencies = queries::customer_currencies(&state.pool, &customer).await?;
+    if currencies.is_empty() && !queries::customer_is_known(&state.pool, &customer).await? {
         return Err(ApiError::NotFound {
             what: "customer",
             id: customer,
         });
     }
-    let (currency, mrr) = match found {
-        Some(found) => (Some(found.currency), found.mrr),
-        None => (currency, 0),
+    let currency = match (requested, currencies.as_slice()) {
+        (Some(currency), _) => Some(currency),
+        (None, []) => None,
+        (None, [only]) => Some(only.clone()),
+        (None, several) => {
+            let names: Vec<&str> = several.iter().map(|currency| currency.as_str()).collect();
+            return Err(ApiError::invalid(
+                "currency",
+                format!(
+                    "customer has MRR in several currencies ({}); choose one",
+                    names.join(", ")
+                ),
+            ));
+        }
+    };
+    let mrr = match &currency {
+        Some(currency) => queries::customer_mrr_at(&state.pool, &customer, currency, at).await?,
+        None => 0,
     };
     Ok(Json(json!({
         "customer": customer,

@@ -6,54 +6,42 @@ use ledger::domain::Currency;
 use ledger::store::{read, RecordedEvent};
 use sqlx::PgPool;
 
-/// A customer's MRR at an instant, in one currency.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CustomerMrr {
-    /// The currency of the figure.
-    pub currency: Currency,
-    /// MRR in minor units.
-    pub mrr: i64,
+/// The currencies in which `customer` has ever had MRR, sorted.
+pub async fn customer_currencies(
+    pool: &PgPool,
+    customer: &str,
+) -> Result<Vec<Currency>, ProjectionError> {
+    let currencies: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT currency FROM mrr_customer_timeline WHERE customer_id = $1 ORDER BY currency",
+    )
+    .bind(customer)
+    .fetch_all(pool)
+    .await?;
+    Ok(currencies
+        .iter()
+        .map(|currency| Currency::new(currency))
+        .collect())
 }
 
-/// The customer's MRR after every event with effective time <= `at` (revenue-rules.md §6), in
-/// `currency` when given, else in the currency of its most recent MRR change before `at`.
-/// `None` when the customer has no MRR history (in that currency) at all.
+/// The customer's MRR in `currency`, in minor units, after every event with effective time
+/// <= `at` (revenue-rules.md §6); 0 before its first subscription counts.
 pub async fn customer_mrr_at(
     pool: &PgPool,
     customer: &str,
+    currency: &Currency,
     at: DateTime<Utc>,
-    currency: Option<&Currency>,
-) -> Result<Option<CustomerMrr>, ProjectionError> {
-    let row: Option<(String, i64)> = sqlx::query_as(
-        "SELECT currency, mrr FROM mrr_customer_timeline
-         WHERE customer_id = $1 AND valid_from <= $2 AND ($3::text IS NULL OR currency = $3)
-         ORDER BY valid_from DESC, currency LIMIT 1",
+) -> Result<i64, ProjectionError> {
+    let mrr: Option<i64> = sqlx::query_scalar(
+        "SELECT mrr FROM mrr_customer_timeline
+         WHERE customer_id = $1 AND currency = $2 AND valid_from <= $3
+         ORDER BY valid_from DESC LIMIT 1",
     )
     .bind(customer)
+    .bind(currency.as_str())
     .bind(at)
-    .bind(currency.map(Currency::as_str))
     .fetch_optional(pool)
     .await?;
-    if let Some((currency, mrr)) = row {
-        return Ok(Some(CustomerMrr {
-            currency: Currency::new(&currency),
-            mrr,
-        }));
-    }
-    // Known in this currency, but only from later on: zero at `at`.
-    let later: Option<String> = sqlx::query_scalar(
-        "SELECT currency FROM mrr_customer_timeline
-         WHERE customer_id = $1 AND ($2::text IS NULL OR currency = $2)
-         ORDER BY valid_from LIMIT 1",
-    )
-    .bind(customer)
-    .bind(currency.map(Currency::as_str))
-    .fetch_optional(pool)
-    .await?;
-    Ok(later.map(|currency| CustomerMrr {
-        currency: Currency::new(&currency),
-        mrr: 0,
-    }))
+    Ok(mrr.unwrap_or(0))
 }
 
 /// Whether any event about `customer` is in the log (as far as the audit projection has read).

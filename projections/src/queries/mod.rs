@@ -4,5 +4,5 @@
 mod customers;
 mod reports;
 
-pub use customers::{customer_events, customer_is_known, customer_mrr_at, CustomerMrr};
+pub use customers::{customer_currencies, customer_events, customer_is_known, customer_mrr_at};
 pub use reports::{cash_report, churn_report, mrr_report};
