@@ -107,7 +107,11 @@ pub async fn ingest_stripe_event(
             actor: Actor::Stripe,
             stripe_event_id: Some(envelope.id.clone()),
             stripe_api_version: envelope.api_version.clone(),
-            causation_id: None,
+            // The Stripe Event (kept in the inbox) is what caused these events.
+            causation_id: Some(Uuid::new_v5(
+                &STRIPE_EVENT_NAMESPACE,
+                envelope.id.as_bytes(),
+            )),
             correlation_id: envelope.request_idempotency_key.as_deref().map(|key| {
                 Uuid::new_v5(&STRIPE_EVENT_NAMESPACE, format!("request:{key}").as_bytes())
             }),
