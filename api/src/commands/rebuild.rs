@@ -32,7 +32,7 @@ async fn rebuild_one<P: Projector>(pool: &PgPool, projector: &P) -> anyhow::Resu
     let verdict = if before == after {
         "identical to before"
     } else {
-        "CHANGED (the rules or the log differ from when it was built)"
+        "CHANGED (the rules changed since it was built, or events arrived during the rebuild)"
     };
     println!(
         "rebuilt {:<16} {events:>9} events in {seconds:>7.2} s ({:>8.0} events/s); read models {verdict} [{after}]",
