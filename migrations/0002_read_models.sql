@@ -33,6 +33,20 @@ CREATE TABLE mrr_discount_snapshots (
 COMMENT ON COLUMN mrr_discount_snapshots.scope IS 'Stripe customer id, or subscription:<id> when the discount names no customer';
 COMMENT ON COLUMN mrr_discount_snapshots.object_id IS 'Stripe discount id';
 
+CREATE TABLE mrr_coupon_snapshots (
+    scope        text        NOT NULL,
+    object_id    text        NOT NULL,
+    effective_at timestamptz NOT NULL,
+    change_rank  smallint    NOT NULL,
+    source_id    text        NOT NULL,
+    change       text        NOT NULL,
+    snapshot     jsonb       NOT NULL,
+    PRIMARY KEY (scope, object_id, effective_at, change_rank, source_id)
+);
+COMMENT ON TABLE mrr_coupon_snapshots IS 'Coupon terms (scope is always ''coupon''): since Stripe API 2025-09-30.clover discounts carry only the coupon id.';
+CREATE INDEX mrr_coupon_snapshots_object_idx ON mrr_coupon_snapshots (object_id);
+CREATE INDEX mrr_discount_snapshots_coupon_idx ON mrr_discount_snapshots ((snapshot->>'coupon_id'));
+
 -- Customer MRR (minor units) from valid_from (inclusive) until the next row.
 CREATE TABLE mrr_customer_timeline (
     customer_id text        NOT NULL,

@@ -104,3 +104,48 @@ async fn a_customer_billed_in_two_currencies_must_choose_one() {
     assert_eq!(answer["error"]["parameter"], "currency");
     replay.stop().await;
 }
+
+/// Since Stripe API 2025-09-30.clover a discount's `source.coupon` is only the coupon's id; the
+/// terms arrive in `coupon.*` events. Rewritten that way — and with the coupon events delivered
+/// after everything else — the worked example still gives exactly the expected reports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clover_discounts_naming_only_the_coupon_id_take_terms_from_coupon_events() {
+    let mut events = worked_example_events();
+    let mut coupon_events = Vec::new();
+    for event in &mut events {
+        if !event["type"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("customer.discount.")
+        {
+            continue;
+        }
+        let coupon = event["data"]["object"]["source"]["coupon"].take();
+        let coupon_id = coupon["id"]
+            .as_str()
+            .expect("expanded coupon in the fixture")
+            .to_owned();
+        event["data"]["object"]["source"]["coupon"] = coupon_id.clone().into();
+        if coupon_events
+            .iter()
+            .all(|known: &Value| known["data"]["object"]["id"] != coupon_id.as_str())
+        {
+            let mut created = event.clone();
+            created["id"] = format!("evt_coupon_{coupon_id}").into();
+            created["type"] = "coupon.created".into();
+            created["created"] = coupon["created"].clone();
+            created["data"] = serde_json::json!({ "object": coupon });
+            coupon_events.push(created);
+        }
+    }
+    assert_eq!(
+        coupon_events.len(),
+        2,
+        "two coupons are redeemed in the worked example"
+    );
+    let replay = Replay::start().await;
+    replay.deliver_bodies(bodies(&events)).await;
+    replay.deliver_bodies(bodies(&coupon_events)).await;
+    assert_matches_expected(&replay, &WORKED_EXAMPLE).await;
+    replay.stop().await;
+}

@@ -99,7 +99,9 @@ fn every_subscription_status_of_the_dataset_is_read() {
 
 #[test]
 fn percent_off_12_5_is_an_exact_decimal() {
-    let coupon = discount("evt_17Ak9pEdOtzbPa352MRRac0M").coupon;
+    let discount = discount("evt_17Ak9pEdOtzbPa352MRRac0M");
+    assert_eq!(discount.coupon_id, "STARTUP12_5");
+    let coupon = discount.coupon.expect("expanded coupon");
     assert_eq!(coupon.id, "STARTUP12_5");
     assert_eq!(coupon.percent_off, Some(Decimal::from_str("12.5").unwrap()));
     assert_eq!(coupon.percent_off.unwrap().to_string(), "12.5");
@@ -109,12 +111,16 @@ fn percent_off_12_5_is_an_exact_decimal() {
 #[test]
 fn amount_off_and_repeating_coupons() {
     let amount = discount("evt_17DlICEdOtzbPa35ed6Kmgu3");
-    assert_eq!(amount.coupon.amount_off, Some(1000));
-    assert_eq!(amount.coupon.percent_off, None);
-    assert_eq!(amount.coupon.currency.unwrap().as_str(), "usd");
+    let amount_coupon = amount.coupon.expect("expanded coupon");
+    assert_eq!(amount.coupon_id, amount_coupon.id);
+    assert_eq!(amount_coupon.amount_off, Some(1000));
+    assert_eq!(amount_coupon.percent_off, None);
+    assert_eq!(amount_coupon.currency.unwrap().as_str(), "usd");
     let repeating = discount("evt_17DRcQEdOtzbPa35ZHocNN8G");
-    assert_eq!(repeating.coupon.duration, CouponDuration::Repeating);
-    assert_eq!(repeating.coupon.duration_in_months, Some(3));
+    let repeating_coupon = repeating.coupon.as_ref().expect("expanded coupon");
+    assert_eq!(repeating.coupon_id, repeating_coupon.id);
+    assert_eq!(repeating_coupon.duration, CouponDuration::Repeating);
+    assert_eq!(repeating_coupon.duration_in_months, Some(3));
     assert_eq!(
         repeating.start,
         DateTime::from_timestamp(1746471506, 0).unwrap()

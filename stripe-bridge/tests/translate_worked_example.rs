@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use ledger::domain::{
-    BillingScheme, CouponDuration, DomainEvent, InvoiceStatus, ObservedChange, RecurringInterval,
-    SubscriptionSnapshot, SubscriptionStatus, UsageType,
+    BillingScheme, Coupon, CouponDuration, DomainEvent, InvoiceStatus, ObservedChange,
+    RecurringInterval, SubscriptionSnapshot, SubscriptionStatus, UsageType,
 };
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -131,11 +131,19 @@ fn d1_discount_is_c25forever_25_percent_forever() {
     assert_eq!(discount.subscription.unwrap().as_str(), D1);
     assert_eq!(discount.start, at(1736067600));
     assert_eq!(discount.end, None);
-    assert_eq!(discount.coupon.id, "C25FOREVER");
-    assert_eq!(discount.coupon.percent_off, Some(Decimal::from(25)));
-    assert_eq!(discount.coupon.amount_off, None);
-    assert_eq!(discount.coupon.duration, CouponDuration::Forever);
-    assert_eq!(discount.coupon.duration_in_months, None);
+    assert_eq!(discount.coupon_id, "C25FOREVER");
+    assert_eq!(
+        discount.coupon,
+        Some(Coupon {
+            id: "C25FOREVER".into(),
+            percent_off: Some(Decimal::from(25)),
+            amount_off: None,
+            currency: None,
+            duration: CouponDuration::Forever,
+            duration_in_months: None,
+        }),
+        "this fixture's discount carries its coupon expanded"
+    );
 }
 
 #[test]
@@ -148,12 +156,11 @@ fn b1_once_coupon_is_created_then_deleted_and_its_price_is_annual() {
             panic!("expected DiscountObserved")
         };
         assert_eq!(observed.change, change);
-        assert_eq!(observed.snapshot.coupon.id, "C25ONCE");
-        assert_eq!(observed.snapshot.coupon.duration, CouponDuration::Once);
-        assert_eq!(
-            observed.snapshot.coupon.percent_off,
-            Some(Decimal::from(25))
-        );
+        assert_eq!(observed.snapshot.coupon_id, "C25ONCE");
+        let coupon = observed.snapshot.coupon.expect("expanded coupon");
+        assert_eq!(coupon.id, "C25ONCE");
+        assert_eq!(coupon.duration, CouponDuration::Once);
+        assert_eq!(coupon.percent_off, Some(Decimal::from(25)));
         assert_eq!(
             observed.snapshot.subscription.unwrap().as_str(),
             "sub_177j54etcPpBfUGFypJp1CSw"

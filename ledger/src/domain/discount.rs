@@ -5,8 +5,9 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-/// A discount object: coupon terms plus when it applies. Source: Stripe's `discount` object
-/// (`source.coupon` since API 2025-03-31.basil, `coupon` before).
+/// A discount object: the coupon redeemed plus when it applies. Source: Stripe's `discount`
+/// object (`source.coupon` since API 2025-03-31.basil, `coupon` before; an id, not an object,
+/// since 2025-09-30.clover).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiscountSnapshot {
     /// Stripe discount id (`di_...`).
@@ -16,8 +17,14 @@ pub struct DiscountSnapshot {
     /// The subscription it applies to; `None` for a customer-level discount (out of scope for
     /// MRR for now, revenue-rules.md §2.4).
     pub subscription: Option<SubscriptionId>,
-    /// The coupon's terms.
-    pub coupon: Coupon,
+    /// The id of the coupon redeemed.
+    pub coupon_id: String,
+    /// The coupon's terms, when the payload carried them expanded. Since Stripe API
+    /// 2025-09-30.clover a discount's `source.coupon` is only an id (not expanded, webhooks
+    /// included): the terms then come from the coupon's own events ([`CouponObserved`]).
+    ///
+    /// [`CouponObserved`]: crate::domain::CouponObserved
+    pub coupon: Option<Coupon>,
     /// When the discount takes effect (UTC).
     pub start: DateTime<Utc>,
     /// When a `repeating` discount stops applying (UTC, exclusive); `None` otherwise.

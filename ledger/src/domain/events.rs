@@ -6,7 +6,7 @@
 //! upcaster in [`DomainEvent::from_stored`].
 
 use crate::domain::{
-    ChargeSnapshot, CustomerId, CustomerSnapshot, DiscountSnapshot, InvoiceSnapshot,
+    ChargeSnapshot, Coupon, CustomerId, CustomerSnapshot, DiscountSnapshot, InvoiceSnapshot,
     ObservedChange, SubscriptionSnapshot,
 };
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,9 @@ pub enum DomainEvent {
     InvoiceObserved(InvoiceObserved),
     /// A charge snapshot (succeeded, refunded, ...).
     ChargeObserved(ChargeObserved),
+    /// A coupon's terms (created, updated, deleted): what discounts that name only the coupon's
+    /// id are worth.
+    CouponObserved(CouponObserved),
 }
 
 /// Payload of `CustomerObserved`.
@@ -72,6 +75,15 @@ pub struct ChargeObserved {
     pub snapshot: ChargeSnapshot,
 }
 
+/// Payload of `CouponObserved`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CouponObserved {
+    /// What happened (a deleted coupon's terms still apply to discounts already redeemed).
+    pub change: ObservedChange,
+    /// The coupon's terms.
+    pub snapshot: Coupon,
+}
+
 /// Why a stored event could not be read back as a [`DomainEvent`].
 #[derive(Debug, thiserror::Error)]
 pub enum DomainEventError {
@@ -105,6 +117,7 @@ impl DomainEvent {
             Self::DiscountObserved(_) => "DiscountObserved",
             Self::InvoiceObserved(_) => "InvoiceObserved",
             Self::ChargeObserved(_) => "ChargeObserved",
+            Self::CouponObserved(_) => "CouponObserved",
         }
     }
 
@@ -122,6 +135,7 @@ impl DomainEvent {
             Self::DiscountObserved(e) => format!("discount-{}", e.snapshot.discount),
             Self::InvoiceObserved(e) => format!("invoice-{}", e.snapshot.invoice),
             Self::ChargeObserved(e) => format!("charge-{}", e.snapshot.charge),
+            Self::CouponObserved(e) => format!("coupon-{}", e.snapshot.id),
         }
     }
 
@@ -133,6 +147,7 @@ impl DomainEvent {
             Self::DiscountObserved(e) => e.snapshot.customer.as_ref(),
             Self::InvoiceObserved(e) => e.snapshot.customer.as_ref(),
             Self::ChargeObserved(e) => e.snapshot.customer.as_ref(),
+            Self::CouponObserved(_) => None,
         }
     }
 
@@ -144,6 +159,7 @@ impl DomainEvent {
             Self::DiscountObserved(e) => e.change,
             Self::InvoiceObserved(e) => e.change,
             Self::ChargeObserved(e) => e.change,
+            Self::CouponObserved(e) => e.change,
         }
     }
 
@@ -155,6 +171,7 @@ impl DomainEvent {
             Self::DiscountObserved(e) => serde_json::to_value(e),
             Self::InvoiceObserved(e) => serde_json::to_value(e),
             Self::ChargeObserved(e) => serde_json::to_value(e),
+            Self::CouponObserved(e) => serde_json::to_value(e),
         };
         value.expect("domain events are plain data and always serialize")
     }
@@ -192,6 +209,7 @@ impl DomainEvent {
                 Self::InvoiceObserved(serde_json::from_value(payload).map_err(bad)?)
             }
             "ChargeObserved" => Self::ChargeObserved(serde_json::from_value(payload).map_err(bad)?),
+            "CouponObserved" => Self::CouponObserved(serde_json::from_value(payload).map_err(bad)?),
             _ => {
                 return Err(DomainEventError::UnknownType {
                     event_type: event_type.to_owned(),

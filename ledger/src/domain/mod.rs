@@ -16,8 +16,8 @@ pub use charge::ChargeSnapshot;
 pub use customer::CustomerSnapshot;
 pub use discount::{Coupon, CouponDuration, DiscountSnapshot};
 pub use events::{
-    ChargeObserved, CustomerObserved, DiscountObserved, DomainEvent, DomainEventError,
-    InvoiceObserved, SubscriptionObserved,
+    ChargeObserved, CouponObserved, CustomerObserved, DiscountObserved, DomainEvent,
+    DomainEventError, InvoiceObserved, SubscriptionObserved,
 };
 pub use ids::*;
 pub use invoice::{InvoiceSnapshot, InvoiceStatus};

@@ -9,4 +9,4 @@ mod snapshot_table;
 pub use cash::CashProjector;
 pub use customer_events::CustomerEventsProjector;
 pub use mrr::MrrProjector;
-pub(crate) use snapshot_table::{load_snapshots, SnapshotTable};
+pub(crate) use snapshot_table::{load_snapshots, load_snapshots_of_objects, SnapshotTable};

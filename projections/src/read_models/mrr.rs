@@ -4,12 +4,12 @@
 //! result independent of delivery order and equal to a rebuild.
 
 use crate::projector::Projector;
-use crate::read_models::load_snapshots;
 use crate::read_models::snapshot_table::{insert_snapshots, SnapshotRow, SnapshotTable};
+use crate::read_models::{load_snapshots, load_snapshots_of_objects};
 use crate::rules::{self, CustomerMonth, DailyMovement, MrrPoint, Observed};
 use crate::ProjectionError;
 use chrono::{DateTime, NaiveDate, Utc};
-use ledger::domain::{Currency, DiscountSnapshot, DomainEvent, SubscriptionSnapshot};
+use ledger::domain::{Coupon, Currency, DiscountSnapshot, DomainEvent, SubscriptionSnapshot};
 use ledger::store::RecordedEvent;
 use sqlx::PgConnection;
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,6 +27,7 @@ impl Projector for MrrProjector {
         &[
             "mrr_subscription_snapshots",
             "mrr_discount_snapshots",
+            "mrr_coupon_snapshots",
             "mrr_customer_timeline",
             "mrr_customer_movements",
             "mrr_customer_months",
@@ -40,6 +41,7 @@ impl Projector for MrrProjector {
     ) -> Result<(), ProjectionError> {
         let mut subscriptions = Vec::new();
         let mut discounts = Vec::new();
+        let mut coupons = Vec::new();
         let mut affected = BTreeSet::new();
         for event in events {
             match decode(self.name(), event)? {
@@ -74,11 +76,23 @@ impl Projector for MrrProjector {
                         snapshot,
                     )?);
                 }
+                DomainEvent::CouponObserved(observed) => {
+                    coupons.push(SnapshotRow::new(
+                        COUPON_SCOPE,
+                        &observed.snapshot.id,
+                        event,
+                        observed.change,
+                        &observed.snapshot,
+                    )?);
+                }
                 _ => {}
             }
         }
         insert_snapshots(conn, SnapshotTable::MrrSubscriptions, &subscriptions).await?;
         insert_snapshots(conn, SnapshotTable::MrrDiscounts, &discounts).await?;
+        insert_snapshots(conn, SnapshotTable::MrrCoupons, &coupons).await?;
+        let coupon_ids: Vec<String> = coupons.into_iter().map(|row| row.object_id).collect();
+        affected.extend(customers_redeeming(conn, &coupon_ids).await?);
         recompute_customers(conn, &affected.into_iter().collect::<Vec<_>>()).await
     }
 }
@@ -95,6 +109,68 @@ pub(crate) fn decode(
             global_position: event.global_position,
             reason: error.to_string(),
         })
+}
+
+/// The one scope of coupon snapshots (coupons belong to the account, not to a customer).
+const COUPON_SCOPE: &str = "coupon";
+
+/// The customers with a discount on one of `coupon_ids` (their MRR may change now that the
+/// coupon's terms are known). Discounts stored under a subscription whose customer is not known
+/// yet are recomputed when that subscription arrives.
+async fn customers_redeeming(
+    conn: &mut PgConnection,
+    coupon_ids: &[String],
+) -> Result<Vec<String>, ProjectionError> {
+    if coupon_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let scopes: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT coalesce(owner.scope, discount.scope)
+         FROM mrr_discount_snapshots discount
+         LEFT JOIN LATERAL (
+             SELECT subscription.scope FROM mrr_subscription_snapshots subscription
+             WHERE discount.scope LIKE 'subscription:%'
+               AND subscription.object_id = substr(discount.scope, 14)
+             LIMIT 1) owner ON true
+         WHERE discount.snapshot->>'coupon_id' = ANY($1)",
+    )
+    .bind(coupon_ids)
+    .fetch_all(conn)
+    .await?;
+    Ok(scopes
+        .into_iter()
+        .filter(|scope| !scope.starts_with("subscription:"))
+        .collect())
+}
+
+/// Fills in the coupon terms of discounts whose payload carried only the coupon's id, from the
+/// coupon snapshots (`CouponObserved`). Coupon terms never change in Stripe; the first observed
+/// terms are used. A discount whose coupon was never observed keeps no terms and reduces nothing.
+async fn fill_coupon_terms(
+    conn: &mut PgConnection,
+    discounts: &mut [(String, Observed<DiscountSnapshot>)],
+) -> Result<(), ProjectionError> {
+    let missing: BTreeSet<String> = discounts
+        .iter()
+        .filter(|(_, observed)| observed.snapshot.coupon.is_none())
+        .map(|(_, observed)| observed.snapshot.coupon_id.clone())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let missing: Vec<String> = missing.into_iter().collect();
+    let observed: Vec<(String, Observed<Coupon>)> =
+        load_snapshots_of_objects(conn, SnapshotTable::MrrCoupons, &missing).await?;
+    let mut terms: BTreeMap<String, Coupon> = BTreeMap::new();
+    for (coupon_id, coupon) in observed {
+        terms.entry(coupon_id).or_insert(coupon.snapshot);
+    }
+    for (_, discount) in discounts.iter_mut() {
+        if discount.snapshot.coupon.is_none() {
+            discount.snapshot.coupon = terms.get(&discount.snapshot.coupon_id).cloned();
+        }
+    }
+    Ok(())
 }
 
 /// The scope a discount snapshot is stored under: its customer, else (when Stripe left the
@@ -160,8 +236,9 @@ async fn recompute_customers(
         );
     }
     let scopes: Vec<String> = owner_of_scope.keys().cloned().collect();
-    let discounts: Vec<(String, Observed<DiscountSnapshot>)> =
+    let mut discounts: Vec<(String, Observed<DiscountSnapshot>)> =
         load_snapshots(&mut *conn, SnapshotTable::MrrDiscounts, &scopes).await?;
+    fill_coupon_terms(conn, &mut discounts).await?;
     let mut by_customer: BTreeMap<String, (Vec<_>, Vec<_>)> = BTreeMap::new();
     for (customer, observed) in subscriptions {
         by_customer.entry(customer).or_default().0.push(observed);

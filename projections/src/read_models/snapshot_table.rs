@@ -15,8 +15,10 @@ use sqlx::{PgConnection, PgExecutor, Row};
 pub(crate) enum SnapshotTable {
     /// Subscriptions, scoped by customer.
     MrrSubscriptions,
-    /// Discounts, scoped by customer.
+    /// Discounts, scoped by customer (or `subscription:<id>`).
     MrrDiscounts,
+    /// Coupon terms, all under the scope `coupon`.
+    MrrCoupons,
     /// Invoices, scoped by currency.
     CashInvoices,
     /// Charges, scoped by currency.
@@ -29,6 +31,7 @@ impl SnapshotTable {
         match self {
             Self::MrrSubscriptions => "mrr_subscription_snapshots",
             Self::MrrDiscounts => "mrr_discount_snapshots",
+            Self::MrrCoupons => "mrr_coupon_snapshots",
             Self::CashInvoices => "cash_invoice_snapshots",
             Self::CashCharges => "cash_charge_snapshots",
         }
@@ -138,6 +141,35 @@ pub(crate) async fn load_snapshots<'c, T: DeserializeOwned>(
                 snapshot: serde_json::from_value(row.try_get("snapshot")?)?,
             };
             Ok((row.try_get("scope")?, observed))
+        })
+        .collect()
+}
+
+/// Loads every snapshot in `table` of the given objects, by object id (any scope).
+pub(crate) async fn load_snapshots_of_objects<'c, T: DeserializeOwned>(
+    executor: impl PgExecutor<'c>,
+    table: SnapshotTable,
+    object_ids: &[String],
+) -> Result<Vec<(String, Observed<T>)>, ProjectionError> {
+    let sql = format!(
+        "SELECT object_id, effective_at, change, source_id, snapshot FROM {}
+         WHERE object_id = ANY($1) ORDER BY object_id, effective_at, change_rank, source_id",
+        table.name()
+    );
+    let rows = sqlx::query(&sql)
+        .bind(object_ids)
+        .fetch_all(executor)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let change: String = row.try_get("change")?;
+            let observed = Observed {
+                effective_at: row.try_get("effective_at")?,
+                change: serde_json::from_value(serde_json::Value::String(change))?,
+                source_id: row.try_get("source_id")?,
+                snapshot: serde_json::from_value(row.try_get("snapshot")?)?,
+            };
+            Ok((row.try_get("object_id")?, observed))
         })
         .collect()
 }

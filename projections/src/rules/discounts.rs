@@ -15,8 +15,11 @@ use std::collections::BTreeSet;
 pub struct DiscountOnSubscription {
     /// When the discount was first observed (UTC): its terms are unknown before.
     pub first_observed_at: DateTime<Utc>,
-    /// The discount as first observed: coupon terms, `start`, `end`.
+    /// The discount as first observed: `start`, `end`, the coupon's id.
     pub terms: DiscountSnapshot,
+    /// The coupon's terms, from the first observation that carried them (the projector fills
+    /// them in from `CouponObserved` events when Stripe sent only the coupon's id).
+    pub coupon: Coupon,
     /// When it was removed (UTC), if ever: the earlier of its first `Deleted` snapshot and the
     /// first subscription snapshot that no longer lists it after having listed it.
     pub removed_at: Option<DateTime<Utc>>,
@@ -32,7 +35,7 @@ fn listed_discount_ids(snapshot: &SubscriptionSnapshot) -> BTreeSet<&DiscountId>
 
 /// The discounts that belong to one subscription (revenue-rules.md §2.4): every discount id any
 /// of its snapshots ever listed, plus every discount whose `subscription` names it. Discounts
-/// whose terms were never observed are left out (they cannot reduce anything).
+/// whose coupon terms were never observed are left out (they cannot reduce anything).
 ///
 /// `subscription_snapshots`: that subscription's snapshots, ascending by order key, no duplicates.
 /// `discounts`: discount snapshots of the customer, any order (others are ignored, including
@@ -90,6 +93,11 @@ fn discount_facts(
     let all_observations: Vec<(OrderKey<'_>, &DiscountSnapshot)> =
         own_observations.chain(expanded_observations).collect();
     let (first_key, first_terms) = all_observations.iter().min_by_key(|(key, _)| *key)?;
+    let coupon = all_observations
+        .iter()
+        .filter(|(_, observed)| observed.coupon.is_some())
+        .min_by_key(|(key, _)| *key)
+        .and_then(|(_, observed)| observed.coupon.clone())?;
 
     let deleted_at = own_snapshots
         .iter()
@@ -107,6 +115,7 @@ fn discount_facts(
     Some(DiscountOnSubscription {
         first_observed_at: first_key.0,
         terms: (*first_terms).clone(),
+        coupon,
         removed_at,
         observed_at,
     })
@@ -134,7 +143,7 @@ impl DiscountOnSubscription {
     /// months; `None` (no end) when neither is known.
     pub fn repeating_end(&self) -> Option<DateTime<Utc>> {
         self.terms.end.or_else(|| {
-            let months = self.terms.coupon.duration_in_months?;
+            let months = self.coupon.duration_in_months?;
             self.terms.start.checked_add_months(Months::new(months))
         })
     }
@@ -161,7 +170,7 @@ impl DiscountOnSubscription {
         if !(terms_known && began_after_start && began_before_known_removal) {
             return false;
         }
-        match self.terms.coupon.duration {
+        match self.coupon.duration {
             CouponDuration::Forever => true,
             CouponDuration::Repeating => self.repeating_end().is_none_or(|end| period_start < end),
             CouponDuration::Once => {

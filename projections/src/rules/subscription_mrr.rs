@@ -125,7 +125,7 @@ impl<'a> SubscriptionHistory<'a> {
                 self.discounts
                     .iter()
                     .filter(|d| d.discounts_period(period_start, at, &period_starts_observed))
-                    .map(|d| &d.terms.coupon)
+                    .map(|d| &d.coupon)
                     .collect()
             }
             None => Vec::new(),

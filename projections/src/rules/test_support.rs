@@ -162,7 +162,8 @@ pub fn discount(
         discount: id.into(),
         customer: Some("cus_test".into()),
         subscription: subscription.map(Into::into),
-        coupon,
+        coupon_id: coupon.id.clone(),
+        coupon: Some(coupon),
         start: at(start),
         end: None,
     }

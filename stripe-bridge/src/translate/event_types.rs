@@ -12,6 +12,9 @@ const USED_EVENT_TYPES: &[&str] = &[
     "customer.discount.created",
     "customer.discount.updated",
     "customer.discount.deleted",
+    "coupon.created",
+    "coupon.updated",
+    "coupon.deleted",
     "customer.subscription.created",
     "customer.subscription.updated",
     "customer.subscription.deleted",
@@ -42,9 +45,12 @@ const USED_EVENT_TYPES: &[&str] = &[
     "charge.expired",
 ];
 
-/// The Stripe Event types Tally translates (`customer.*`, `customer.discount.*`,
+/// The Stripe Event types Tally translates (`customer.*`, `customer.discount.*`, `coupon.*`,
 /// `customer.subscription.*`, `invoice.*` except `invoice.upcoming`, which has no id, and
 /// `charge.*` except `charge.dispute.*` / `charge.refund.*`, which carry other objects).
+///
+/// `coupon.*` is used because since Stripe API 2025-09-30.clover a discount's
+/// `source.coupon` is only the coupon id: the coupon's terms come from its own Events.
 pub fn used_event_types() -> &'static [&'static str] {
     USED_EVENT_TYPES
 }
@@ -61,6 +67,8 @@ pub(crate) enum CarriedResource {
     Customer,
     /// `customer.discount.*`: a discount.
     Discount,
+    /// `coupon.*`: a coupon.
+    Coupon,
     /// `customer.subscription.*`: a subscription.
     Subscription,
     /// `invoice.*`: an invoice.
@@ -80,6 +88,8 @@ pub(crate) fn carried_resource(event_type: &str) -> Option<CarriedResource> {
         CarriedResource::Discount
     } else if event_type.starts_with("customer.") {
         CarriedResource::Customer
+    } else if event_type.starts_with("coupon.") {
+        CarriedResource::Coupon
     } else if event_type.starts_with("invoice.") {
         CarriedResource::Invoice
     } else {
@@ -120,6 +130,9 @@ mod tests {
                 ObservedChange::Updated,
             ),
             ("customer.discount.deleted", ObservedChange::Deleted),
+            ("coupon.created", ObservedChange::Created),
+            ("coupon.updated", ObservedChange::Updated),
+            ("coupon.deleted", ObservedChange::Deleted),
             ("invoice.finalized", ObservedChange::Finalized),
             ("invoice.finalization_failed", ObservedChange::Updated),
             ("invoice.payment_failed", ObservedChange::PaymentFailed),
@@ -149,6 +162,8 @@ mod tests {
             carried_resource("customer.subscription.resumed"),
             Some(Subscription)
         );
+        assert_eq!(carried_resource("coupon.created"), Some(Coupon));
+        assert_eq!(carried_resource("coupon.deleted"), Some(Coupon));
         assert_eq!(carried_resource("invoice.sent"), Some(Invoice));
         assert_eq!(carried_resource("charge.expired"), Some(Charge));
         assert_eq!(carried_resource("invoice.upcoming"), None);

@@ -77,6 +77,7 @@ pub fn translate(body: &[u8]) -> Translation {
     let translated = match resource {
         CarriedResource::Customer => customer::translate_customer(object, change),
         CarriedResource::Discount => discount::translate_discount(object, change),
+        CarriedResource::Coupon => discount::translate_coupon(object, change),
         CarriedResource::Subscription => subscription::translate_subscription(object, change),
         CarriedResource::Invoice => invoice::translate_invoice(object, change),
         CarriedResource::Charge => charge::translate_charge(object, change),

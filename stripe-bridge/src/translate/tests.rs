@@ -213,13 +213,33 @@ fn wrong_object_kinds_and_types_are_unparsed() {
 }
 
 #[test]
-fn unexpanded_coupon_and_tiers_are_unparsed() {
+fn unreadable_coupons_and_unexpanded_tiers_are_unparsed() {
     let discount = json!({"id": "di_1", "object": "discount", "start": 1,
-        "source": {"type": "coupon", "coupon": "C25"}});
+        "source": {"type": "coupon", "coupon": 25}});
     assert_eq!(
         unparsed(&event("customer.discount.created", discount)).2,
-        "data.object.source.coupon is invalid: expected the coupon object, found a string (an id, \
-         not an expanded object)"
+        "data.object.source.coupon is invalid: neither a coupon id nor a coupon object"
+    );
+    let discount = json!({"id": "di_1", "object": "discount", "start": 1, "coupon": ""});
+    assert_eq!(
+        unparsed(&event("customer.discount.created", discount)).2,
+        "data.object.coupon missing"
+    );
+    let discount = json!({"id": "di_1", "object": "discount", "start": 1,
+        "source": {"type": "coupon", "coupon": null}});
+    assert_eq!(
+        unparsed(&event("customer.discount.created", discount)).2,
+        "data.object.source.coupon missing"
+    );
+    assert_eq!(
+        unparsed(&event("coupon.updated", json!("C25"))).2,
+        "data.object is invalid: expected the coupon object, found a string (an id, not an \
+         expanded object)"
+    );
+    let coupon = json!({"id": "C25", "object": "coupon", "percent_off": 25, "duration": "weekly"});
+    assert_eq!(
+        unparsed(&event("coupon.created", coupon)).2,
+        "data.object.duration has unknown value \"weekly\" (known: once, repeating, forever)"
     );
     let mut object = subscription_object();
     object["items"]["data"][0]["price"]["billing_scheme"] = json!("tiered");
