@@ -246,3 +246,41 @@ async fn empty_months_are_listed_and_unknown_customers_are_404() {
         assert_eq!(answer["error"]["code"], "not_found");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn identical_deliveries_racing_each_other_are_kept_once() {
+    let database = TestDatabase::create().await;
+    let state = state(&database);
+    let body = CUSTOMER_CREATED.as_bytes();
+    let deliveries: Vec<_> = (0..8)
+        .map(|_| {
+            let state = state.clone();
+            tokio::spawn(async move {
+                let signature = sign_header(NEW_SECRET, now(), body);
+                send(&state, webhook(body, Some(signature))).await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for delivery in deliveries {
+        let (status, answer) = delivery.await.expect("delivery task");
+        assert_eq!(status, StatusCode::OK);
+        outcomes.push(answer["status"].as_str().unwrap_or("").to_owned());
+    }
+    outcomes.sort();
+    let translated = outcomes
+        .iter()
+        .filter(|outcome| *outcome == "translated")
+        .count();
+    assert_eq!(translated, 1, "{outcomes:?}");
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|outcome| *outcome == "duplicate")
+            .count(),
+        7,
+        "{outcomes:?}"
+    );
+    let (inbox, head) = inbox_and_head(&state).await;
+    assert_eq!((head, inbox["translated"].as_i64()), (1, Some(1)));
+}

@@ -151,18 +151,6 @@ impl DomainEvent {
         }
     }
 
-    /// The change the event records (used to order same-second snapshots).
-    pub fn change(&self) -> ObservedChange {
-        match self {
-            Self::CustomerObserved(e) => e.change,
-            Self::SubscriptionObserved(e) => e.change,
-            Self::DiscountObserved(e) => e.change,
-            Self::InvoiceObserved(e) => e.change,
-            Self::ChargeObserved(e) => e.change,
-            Self::CouponObserved(e) => e.change,
-        }
-    }
-
     /// The JSON payload to store.
     pub fn to_payload(&self) -> serde_json::Value {
         let value = match self {

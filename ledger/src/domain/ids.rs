@@ -64,8 +64,3 @@ string_id!(
     /// A Stripe charge id, e.g. `ch_1773L4etcPpBfUGFh1HcfaFR`.
     ChargeId
 );
-string_id!(
-    /// A Stripe Event id, e.g. `evt_1773L3etcPpBfUGFtitg9QOG`: the source reference of events
-    /// translated from a webhook.
-    StripeEventId
-);

@@ -32,13 +32,19 @@ impl ProjectorLease {
         }))
     }
 
-    /// Gives leadership up now.
+    /// Gives leadership up now. If the unlock fails, the connection is closed instead of
+    /// returned to the pool (a pooled session still holding the lock would let a later
+    /// `try_acquire` on it "win" a second time).
     pub async fn release(mut self) -> Result<(), ProjectionError> {
         if let Some(mut connection) = self.connection.take() {
-            sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
+            let unlocked = sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
                 .bind(&self.key)
                 .execute(&mut *connection)
-                .await?;
+                .await;
+            if let Err(error) = unlocked {
+                drop(connection.detach());
+                return Err(error.into());
+            }
         }
         Ok(())
     }
