@@ -125,41 +125,42 @@ pub(crate) async fn load_snapshots<'c, T: DeserializeOwned>(
     table: SnapshotTable,
     scopes: &[String],
 ) -> Result<Vec<(String, Observed<T>)>, ProjectionError> {
-    let sql = format!(
-        "SELECT scope, effective_at, change, source_id, snapshot FROM {}
-         WHERE scope = ANY($1) ORDER BY scope, object_id, effective_at, change_rank, source_id",
-        table.name()
-    );
-    let rows = sqlx::query(&sql).bind(scopes).fetch_all(executor).await?;
-    rows.iter()
-        .map(|row| {
-            let change: String = row.try_get("change")?;
-            let observed = Observed {
-                effective_at: row.try_get("effective_at")?,
-                change: serde_json::from_value(serde_json::Value::String(change))?,
-                source_id: row.try_get("source_id")?,
-                snapshot: serde_json::from_value(row.try_get("snapshot")?)?,
-            };
-            Ok((row.try_get("scope")?, observed))
-        })
-        .collect()
+    load_snapshots_by(executor, table, KeyColumn::Scope, scopes).await
 }
 
-/// Loads every snapshot in `table` of the given objects, by object id (any scope).
+/// Loads every snapshot in `table` of the given objects (any scope), with its object id.
 pub(crate) async fn load_snapshots_of_objects<'c, T: DeserializeOwned>(
     executor: impl PgExecutor<'c>,
     table: SnapshotTable,
     object_ids: &[String],
 ) -> Result<Vec<(String, Observed<T>)>, ProjectionError> {
+    load_snapshots_by(executor, table, KeyColumn::ObjectId, object_ids).await
+}
+
+/// The column snapshots are selected by (and returned with).
+#[derive(Debug, Clone, Copy)]
+enum KeyColumn {
+    Scope,
+    ObjectId,
+}
+
+async fn load_snapshots_by<'c, T: DeserializeOwned>(
+    executor: impl PgExecutor<'c>,
+    table: SnapshotTable,
+    key: KeyColumn,
+    values: &[String],
+) -> Result<Vec<(String, Observed<T>)>, ProjectionError> {
+    // Table and column names are constants, never input.
+    let column = match key {
+        KeyColumn::Scope => "scope",
+        KeyColumn::ObjectId => "object_id",
+    };
     let sql = format!(
-        "SELECT object_id, effective_at, change, source_id, snapshot FROM {}
-         WHERE object_id = ANY($1) ORDER BY object_id, effective_at, change_rank, source_id",
+        "SELECT {column} AS key, effective_at, change, source_id, snapshot FROM {}
+         WHERE {column} = ANY($1) ORDER BY scope, object_id, effective_at, change_rank, source_id",
         table.name()
     );
-    let rows = sqlx::query(&sql)
-        .bind(object_ids)
-        .fetch_all(executor)
-        .await?;
+    let rows = sqlx::query(&sql).bind(values).fetch_all(executor).await?;
     rows.iter()
         .map(|row| {
             let change: String = row.try_get("change")?;
@@ -169,7 +170,7 @@ pub(crate) async fn load_snapshots_of_objects<'c, T: DeserializeOwned>(
                 source_id: row.try_get("source_id")?,
                 snapshot: serde_json::from_value(row.try_get("snapshot")?)?,
             };
-            Ok((row.try_get("object_id")?, observed))
+            Ok((row.try_get("key")?, observed))
         })
         .collect()
 }
