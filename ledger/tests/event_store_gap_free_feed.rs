@@ -12,6 +12,24 @@ use std::time::Duration;
 use support::new_event;
 use uuid::Uuid;
 
+/// Reads the feed after `cursor` until it yields at least `count` events (5 s at most). The
+/// gate is cluster-wide: other tests' short transactions may hold it back for a moment.
+async fn read_at_least(
+    pool: &sqlx::PgPool,
+    cursor: FeedCursor,
+    count: usize,
+) -> Vec<RecordedEvent> {
+    let mut page = Vec::new();
+    for _ in 0..500 {
+        page = read::read_all_after(pool, cursor, 100).await.expect("read");
+        if page.len() >= count {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    page
+}
+
 #[tokio::test]
 async fn an_open_transaction_holds_later_commits_back_until_it_commits() {
     let database = TestDatabase::create().await;
@@ -48,17 +66,7 @@ async fn an_open_transaction_holds_later_commits_back_until_it_commits() {
     );
 
     slow.commit().await.expect("T1 commit");
-    // The gate is cluster-wide: other tests' short transactions may hold it back for a moment.
-    let mut page = Vec::new();
-    for _ in 0..500 {
-        page = read::read_all_after(pool, FeedCursor::default(), 100)
-            .await
-            .expect("read");
-        if page.len() >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let page = read_at_least(pool, FeedCursor::default(), 2).await;
     let labels: Vec<&str> = page
         .iter()
         .map(|e| e.payload["label"].as_str().unwrap_or(""))
@@ -225,17 +233,7 @@ async fn the_watermark_stays_below_a_lower_position_that_commits_later() {
     .expect("A appends position 3");
     first.commit().await.expect("A commits");
 
-    // The gate is cluster-wide: other tests' short transactions may hold it back for a moment.
-    let mut page = Vec::new();
-    for _ in 0..500 {
-        page = read::read_all_after(pool, FeedCursor::default(), 100)
-            .await
-            .expect("read");
-        if page.len() >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let page = read_at_least(pool, FeedCursor::default(), 2).await;
     let positions: Vec<i64> = page.iter().map(|event| event.global_position).collect();
     assert_eq!(
         positions,
@@ -248,17 +246,7 @@ async fn the_watermark_stays_below_a_lower_position_that_commits_later() {
         global_position: last.global_position,
     };
     second.commit().await.expect("B commits");
-    // Wait until B is visible to the gate too (no older transaction running anywhere).
-    let mut rest = Vec::new();
-    for _ in 0..500 {
-        rest = read::read_all_after(pool, cursor, 100)
-            .await
-            .expect("read the rest");
-        if !rest.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let rest = read_at_least(pool, cursor, 1).await;
 
     assert_eq!(read::log_head(pool).await.expect("head"), 3);
     assert_eq!(
