@@ -136,5 +136,9 @@ CREATE TABLE projection_checkpoints (
     global_position bigint      NOT NULL DEFAULT 0,
     max_position    bigint      NOT NULL DEFAULT 0,
     events_applied  bigint      NOT NULL DEFAULT 0,
-    updated_at      timestamptz NOT NULL DEFAULT now()
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    failure         text,
+    failure_position bigint,
+    failure_at      timestamptz
 );
+COMMENT ON COLUMN projection_checkpoints.failure IS 'Why the projector stopped at failure_position (UTC failure_at); cleared by its next successful batch.';

@@ -1,7 +1,7 @@
 //! What every handler shares.
 
 use ledger::store::AppendSignal;
-use projections::projector::{ProjectionHealth, Projectors};
+use projections::projector::Projectors;
 use sqlx::PgPool;
 use stripe_bridge::WebhookSecrets;
 
@@ -15,8 +15,6 @@ pub struct AppState {
     /// Webhook signing secrets; `None` when `STRIPE_WEBHOOK_SECRET` is unset (webhooks are
     /// then refused with 503).
     pub webhook_secrets: Option<WebhookSecrets>,
-    /// Errors of stopped projectors, for `/v1/status`.
-    pub projection_health: ProjectionHealth,
     /// The projectors (for their names).
     pub projectors: Projectors,
 }

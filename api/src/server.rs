@@ -2,7 +2,7 @@
 
 use crate::{router, AppState};
 use ledger::store::AppendSignal;
-use projections::projector::{run_until_stopped, ProjectionHealth, Projectors};
+use projections::projector::{run_until_stopped, Projectors};
 use sqlx::PgPool;
 use std::net::SocketAddr;
 use stripe_bridge::WebhookSecrets;
@@ -37,7 +37,6 @@ pub async fn start(
         pool: pool.clone(),
         append_signal: AppendSignal::new(),
         webhook_secrets,
-        projection_health: ProjectionHealth::default(),
         projectors: Projectors::default(),
     };
     let projectors = state.projectors;
@@ -46,19 +45,16 @@ pub async fn start(
             pool.clone(),
             projectors.mrr,
             state.append_signal.clone(),
-            state.projection_health.clone(),
         )),
         tokio::spawn(run_until_stopped(
             pool.clone(),
             projectors.cash,
             state.append_signal.clone(),
-            state.projection_health.clone(),
         )),
         tokio::spawn(run_until_stopped(
             pool.clone(),
             projectors.customer_events,
             state.append_signal.clone(),
-            state.projection_health.clone(),
         )),
     ];
     let (shutdown, mut shutdown_requested) = tokio::sync::watch::channel(false);

@@ -7,7 +7,7 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use ledger::store::test_database::TestDatabase;
 use ledger::store::AppendSignal;
-use projections::projector::{catch_up_all, ProjectionHealth, Projectors};
+use projections::projector::{catch_up_all, Projectors};
 use serde_json::Value;
 use stripe_bridge::{sign_header, WebhookSecrets};
 use tower::ServiceExt;
@@ -23,7 +23,6 @@ fn state(database: &TestDatabase) -> AppState {
         webhook_secrets: Some(
             WebhookSecrets::parse(&format!("{OLD_SECRET}, {NEW_SECRET}")).expect("secrets"),
         ),
-        projection_health: ProjectionHealth::default(),
         projectors: Projectors::default(),
     }
 }
@@ -283,4 +282,47 @@ async fn identical_deliveries_racing_each_other_are_kept_once() {
     );
     let (inbox, head) = inbox_and_head(&state).await;
     assert_eq!((head, inbox["translated"].as_i64()), (1, Some(1)));
+}
+
+#[tokio::test]
+async fn a_projector_stops_at_an_event_it_cannot_read_and_status_names_it() {
+    let database = TestDatabase::create().await;
+    let state = state(&database);
+    let unreadable = ledger::store::NewEvent {
+        event_id: uuid::Uuid::now_v7(),
+        event_type: "NotADomainEvent".to_owned(),
+        schema_version: 1,
+        payload: serde_json::json!({}),
+        metadata: ledger::domain::EventMetadata {
+            source: "test".to_owned(),
+            actor: ledger::domain::Actor::System,
+            stripe_event_id: None,
+            stripe_api_version: None,
+            causation_id: None,
+            correlation_id: None,
+        },
+        effective_at: chrono::Utc::now(),
+    };
+    ledger::store::EventStore::new(state.pool.clone())
+        .append(
+            "test-stream",
+            ledger::store::ExpectedVersion::Any,
+            &[unreadable],
+        )
+        .await
+        .expect("append");
+    let stopped = catch_up_all(&state.pool, &state.projectors).await;
+    assert!(stopped.is_err(), "the projector must stop, not skip");
+
+    let (_, status) = send(&state, get("/v1/status")).await;
+    assert_eq!(status["log_head"], 1);
+    let mrr = &status["projections"][0];
+    assert_eq!(mrr["name"], "mrr");
+    assert_eq!(
+        mrr["position"], 0,
+        "nothing applied past the unreadable event"
+    );
+    assert_eq!(mrr["error"]["global_position"], 1, "{status}");
+    let message = mrr["error"]["message"].as_str().unwrap_or("");
+    assert!(message.contains("NotADomainEvent"), "{message}");
 }

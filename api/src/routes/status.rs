@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 /// `{"log_head": <int>, "projections": [{"name", "position", "events_applied", "error"}],
 /// "inbox": {"translated", "ignored", "unparsed"}}`. A projection's `position` is its watermark:
 /// every event at or below it has been applied, so it equals `log_head` exactly when the
-/// projection has caught up; `error` is set when its projector stopped at an event.
+/// projection has caught up; `error` (`{"message", "global_position", "at"}`) is set while its
+/// projector is stopped at an event.
 pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let mut connection = state
         .pool
@@ -20,17 +21,24 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
     let stored = checkpoint::list(&mut connection).await?;
     let mut projections = Vec::new();
     for name in state.projectors.names() {
-        let checkpoint = stored
+        let (checkpoint, failure) = stored
             .iter()
-            .find(|(stored_name, _)| stored_name == name)
-            .map(|(_, checkpoint)| *checkpoint)
+            .find(|(stored_name, _, _)| stored_name == name)
+            .map(|(_, checkpoint, failure)| (*checkpoint, failure.clone()))
             .unwrap_or_default();
+        let error = failure.map(|failure| {
+            json!({
+                "message": failure.message,
+                "global_position": failure.global_position,
+                "at": failure.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            })
+        });
         let position = read::applied_through(&mut *connection, checkpoint.cursor).await?;
         projections.push(json!({
             "name": name,
             "position": position,
             "events_applied": checkpoint.events_applied,
-            "error": state.projection_health.failure(name),
+            "error": error,
         }));
     }
     let (translated, ignored, unparsed) = inbox::outcome_counts(&mut *connection).await?;

@@ -1,7 +1,8 @@
 //! Projector checkpoints: where each projector stands in the global feed.
 
 use crate::LedgerError;
-use sqlx::PgConnection;
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor};
 
 /// A position in the gap-free global feed: the pair (transaction id, global position) of the
 /// last event read. Events are delivered in ascending order of this pair.
@@ -11,6 +12,17 @@ pub struct FeedCursor {
     pub transaction_id: i64,
     /// `global_position` of the last event read (0 before the first).
     pub global_position: i64,
+}
+
+/// Why a projector stopped: the error of the batch it could not apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectorFailure {
+    /// The error, as text.
+    pub message: String,
+    /// The event it stopped at (the first of the failed batch when the event is not known).
+    pub global_position: Option<i64>,
+    /// When it failed (UTC).
+    pub at: DateTime<Utc>,
 }
 
 /// A projector's stored checkpoint.
@@ -58,30 +70,72 @@ pub async fn load(conn: &mut PgConnection, projection: &str) -> Result<Checkpoin
     })
 }
 
-/// Reads every projection's checkpoint, by name. Read-only (for status pages).
-pub async fn list(conn: &mut PgConnection) -> Result<Vec<(String, Checkpoint)>, LedgerError> {
-    let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT projection, transaction_id, global_position, max_position, events_applied
+/// Reads every projection's checkpoint and last failure, by name. Read-only (for status pages).
+pub async fn list(
+    conn: &mut PgConnection,
+) -> Result<Vec<(String, Checkpoint, Option<ProjectorFailure>)>, LedgerError> {
+    type Row = (
+        String,
+        i64,
+        i64,
+        i64,
+        i64,
+        Option<String>,
+        Option<i64>,
+        Option<DateTime<Utc>>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT projection, transaction_id, global_position, max_position, events_applied,
+                failure, failure_position, failure_at
          FROM projection_checkpoints ORDER BY projection",
     )
     .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(name, xid, pos, max, applied)| {
-            (
-                name,
-                Checkpoint {
+        .map(
+            |(name, xid, pos, max, applied, failure, failure_position, failure_at)| {
+                let checkpoint = Checkpoint {
                     cursor: FeedCursor {
                         transaction_id: xid,
                         global_position: pos,
                     },
                     max_position: max,
                     events_applied: applied,
-                },
-            )
-        })
+                };
+                let failure = failure
+                    .zip(failure_at)
+                    .map(|(message, at)| ProjectorFailure {
+                        message,
+                        global_position: failure_position,
+                        at,
+                    });
+                (name, checkpoint, failure)
+            },
+        )
         .collect())
+}
+
+/// Records that `projection` stopped with `message` at `global_position`, in its own statement
+/// (the failed batch was rolled back), so every process sees it in `/v1/status`. The next
+/// successful batch clears it.
+pub async fn record_failure<'c>(
+    executor: impl PgExecutor<'c>,
+    projection: &str,
+    global_position: Option<i64>,
+    message: &str,
+) -> Result<(), LedgerError> {
+    sqlx::query(
+        "UPDATE projection_checkpoints
+         SET failure = $2, failure_position = $3, failure_at = now()
+         WHERE projection = $1",
+    )
+    .bind(projection)
+    .bind(message)
+    .bind(global_position)
+    .execute(executor)
+    .await?;
+    Ok(())
 }
 
 /// Moves `projection`'s checkpoint from `previous` to `next`, inside the caller's transaction
@@ -97,7 +151,7 @@ pub async fn advance(
     let result = sqlx::query(
         "UPDATE projection_checkpoints
          SET transaction_id = $2, global_position = $3, max_position = $4, events_applied = $5,
-             updated_at = now()
+             updated_at = now(), failure = NULL, failure_position = NULL, failure_at = NULL
          WHERE projection = $1 AND transaction_id = $6 AND global_position = $7",
     )
     .bind(projection)
@@ -119,7 +173,7 @@ pub async fn reset(conn: &mut PgConnection, projection: &str) -> Result<(), Ledg
         "INSERT INTO projection_checkpoints (projection) VALUES ($1)
          ON CONFLICT (projection) DO UPDATE
          SET transaction_id = 0, global_position = 0, max_position = 0, events_applied = 0,
-             updated_at = now()",
+             updated_at = now(), failure = NULL, failure_position = NULL, failure_at = NULL",
     )
     .bind(projection)
     .execute(conn)

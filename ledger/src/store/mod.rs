@@ -16,7 +16,7 @@ pub mod test_database;
 
 pub use append::{AppendOutcome, EventStore, ExpectedVersion, NewEvent};
 pub use append_signal::AppendSignal;
-pub use checkpoint::{Checkpoint, FeedCursor};
+pub use checkpoint::{Checkpoint, FeedCursor, ProjectorFailure};
 pub use record::RecordedEvent;
 
 /// The migrations of `/migrations`, embedded in the binary.

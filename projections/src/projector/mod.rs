@@ -7,9 +7,7 @@ mod runner;
 
 pub use fingerprint::read_model_fingerprint;
 pub use leadership::ProjectorLease;
-pub use runner::{
-    catch_up, catch_up_all, rebuild, run_until_stopped, ProjectionHealth, Projectors,
-};
+pub use runner::{catch_up, catch_up_all, rebuild, run_until_stopped, Projectors};
 
 use crate::ProjectionError;
 use ledger::store::RecordedEvent;

@@ -5,8 +5,6 @@ use crate::read_models::{CashProjector, CustomerEventsProjector, MrrProjector};
 use crate::ProjectionError;
 use ledger::store::{checkpoint, read, AppendSignal, Checkpoint, FeedCursor};
 use sqlx::PgPool;
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Events per projector transaction.
@@ -38,33 +36,6 @@ impl Projectors {
     }
 }
 
-/// Last error of each projector that stopped, by name (shared with `/v1/status`).
-#[derive(Debug, Clone, Default)]
-pub struct ProjectionHealth(Arc<Mutex<BTreeMap<&'static str, String>>>);
-
-impl ProjectionHealth {
-    /// Records that `projection` stopped with `error`.
-    pub fn record_failure(&self, projection: &'static str, error: String) {
-        self.lock().insert(projection, error);
-    }
-
-    /// Clears `projection`'s error (it is running again).
-    pub fn clear(&self, projection: &'static str) {
-        self.lock().remove(projection);
-    }
-
-    /// The error `projection` stopped with, if any.
-    pub fn failure(&self, projection: &str) -> Option<String> {
-        self.lock().get(projection).cloned()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<&'static str, String>> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
 /// Applies every available event to `projector`, batch by batch, until the gated feed is empty.
 /// The caller must hold the projector's [`ProjectorLease`]. Returns the number of events applied.
 ///
@@ -91,7 +62,24 @@ pub async fn catch_up<P: Projector>(pool: &PgPool, projector: &P) -> Result<u64,
             events_applied: previous.events_applied + events.len() as i64,
         };
         let mut transaction = sqlx::Connection::begin(&mut *connection).await?;
-        projector.apply(&mut transaction, &events).await?;
+        if let Err(error) = projector.apply(&mut transaction, &events).await {
+            transaction.rollback().await?;
+            let position = match &error {
+                ProjectionError::PoisonEvent {
+                    global_position, ..
+                } => *global_position,
+                _ => events[0].global_position,
+            };
+            let message = error.to_string();
+            checkpoint::record_failure(
+                &mut *connection,
+                projector.name(),
+                Some(position),
+                &message,
+            )
+            .await?;
+            return Err(error);
+        }
         if !checkpoint::advance(&mut transaction, projector.name(), &previous, &next).await? {
             // A rebuild reset the checkpoint meanwhile: drop this batch, start over from it.
             transaction.rollback().await?;
@@ -165,14 +153,10 @@ pub async fn rebuild<P: Projector>(pool: &PgPool, projector: &P) -> Result<u64, 
 
 /// Runs `projector` for as long as the task lives: takes the lease (waiting while another
 /// process holds it), catches up, then waits for `wake` (in-process, after each append) or the
-/// polling interval. A batch that fails stops the projector: the error is logged, recorded in
-/// `health` (shown by `/v1/status`) and retried after a pause; nothing is skipped.
-pub async fn run_until_stopped<P: Projector>(
-    pool: PgPool,
-    projector: P,
-    wake: AppendSignal,
-    health: ProjectionHealth,
-) {
+/// polling interval. A batch that fails stops the projector: the error is logged, recorded on
+/// its checkpoint row (shown by `/v1/status` in every process) and retried after a pause;
+/// nothing is skipped.
+pub async fn run_until_stopped<P: Projector>(pool: PgPool, projector: P, wake: AppendSignal) {
     let name = projector.name();
     let mut woken = wake.subscribe();
     loop {
@@ -194,11 +178,9 @@ pub async fn run_until_stopped<P: Projector>(
                     if applied > 0 {
                         tracing::debug!(projection = name, applied, "projector caught up");
                     }
-                    health.clear(name);
                 }
                 Err(error) => {
                     tracing::error!(projection = name, %error, "projector stopped");
-                    health.record_failure(name, error.to_string());
                     tokio::time::sleep(Duration::from_secs(5)).await;
                     break;
                 }
