@@ -4,7 +4,7 @@
 use crate::rules::customer_months::CustomerMonth;
 use crate::rules::month::Month;
 use crate::rules::rates::rate;
-use crate::rules::report_rows::customer_rows_per_month;
+use crate::rules::report_rows::{customer_rows_per_month, MonthTotals};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -32,49 +32,6 @@ pub struct ChurnReportMonth {
     pub quick_ratio: Option<Decimal>,
     /// Average revenue per account: MRR at t1 / customers active at t1, in minor units.
     pub arpa: Option<Decimal>,
-}
-
-/// Totals over one month's customer rows, all in minor units except the counts.
-#[derive(Debug, Default)]
-struct MonthTotals {
-    mrr_open: i64,
-    mrr_close: i64,
-    new: i64,
-    expansion: i64,
-    contraction: i64,
-    churn: i64,
-    reactivation: i64,
-    customers_active_at_open: i64,
-    customers_active_at_close: i64,
-    open_customers_inactive_at_close: i64,
-    expansion_of_open_customers: i64,
-    contraction_of_open_customers: i64,
-    churn_of_open_customers: i64,
-}
-
-impl MonthTotals {
-    /// Adds one customer's row.
-    fn add(&mut self, row: &CustomerMonth) {
-        self.mrr_open = self.mrr_open.saturating_add(row.mrr_open);
-        self.mrr_close = self.mrr_close.saturating_add(row.mrr_close);
-        self.new = self.new.saturating_add(row.new);
-        self.expansion = self.expansion.saturating_add(row.expansion);
-        self.contraction = self.contraction.saturating_add(row.contraction);
-        self.churn = self.churn.saturating_add(row.churn);
-        self.reactivation = self.reactivation.saturating_add(row.reactivation);
-        self.customers_active_at_close += i64::from(row.mrr_close > 0);
-        if row.mrr_open > 0 {
-            self.customers_active_at_open += 1;
-            self.open_customers_inactive_at_close += i64::from(row.mrr_close <= 0);
-            self.expansion_of_open_customers = self
-                .expansion_of_open_customers
-                .saturating_add(row.expansion);
-            self.contraction_of_open_customers = self
-                .contraction_of_open_customers
-                .saturating_add(row.contraction);
-            self.churn_of_open_customers = self.churn_of_open_customers.saturating_add(row.churn);
-        }
-    }
 }
 
 /// The churn report (revenue-rules.md §4, §6 "Rates") for every month from `from` to `to`

@@ -3,7 +3,7 @@
 
 use crate::rules::customer_months::CustomerMonth;
 use crate::rules::month::Month;
-use crate::rules::report_rows::customer_rows_per_month;
+use crate::rules::report_rows::{customer_rows_per_month, MonthTotals};
 use serde::{Deserialize, Serialize};
 
 /// One month of the MRR report, one currency. Amounts in minor units; counts of customers.
@@ -42,30 +42,20 @@ pub fn mrr_report(rows: &[(String, CustomerMonth)], from: Month, to: Month) -> V
     customer_rows_per_month(rows, from, to)
         .into_iter()
         .map(|month_rows| {
-            let mut report = MrrReportMonth {
+            let mut totals = MonthTotals::default();
+            month_rows.rows.iter().for_each(|(_, row)| totals.add(row));
+            MrrReportMonth {
                 month: month_rows.month,
-                open: 0,
-                new: 0,
-                expansion: 0,
-                contraction: 0,
-                churn: 0,
-                reactivation: 0,
-                close: 0,
-                customers_open: 0,
-                customers_close: 0,
-            };
-            for (_, row) in &month_rows.rows {
-                report.open = report.open.saturating_add(row.mrr_open);
-                report.new = report.new.saturating_add(row.new);
-                report.expansion = report.expansion.saturating_add(row.expansion);
-                report.contraction = report.contraction.saturating_add(row.contraction);
-                report.churn = report.churn.saturating_add(row.churn);
-                report.reactivation = report.reactivation.saturating_add(row.reactivation);
-                report.close = report.close.saturating_add(row.mrr_close);
-                report.customers_open += i64::from(row.mrr_open > 0);
-                report.customers_close += i64::from(row.mrr_close > 0);
+                open: totals.mrr_open,
+                new: totals.new,
+                expansion: totals.expansion,
+                contraction: totals.contraction,
+                churn: totals.churn,
+                reactivation: totals.reactivation,
+                close: totals.mrr_close,
+                customers_open: totals.customers_active_at_open,
+                customers_close: totals.customers_active_at_close,
             }
-            report
         })
         .collect()
 }
