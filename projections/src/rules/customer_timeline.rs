@@ -1,7 +1,7 @@
 //! A customer's MRR over time, per currency: the sum of its subscriptions' MRR
 //! (revenue-rules.md §3, first bullet).
 
-use crate::rules::observed::Observed;
+use crate::rules::observed::{last_of_prefix, Observed};
 use crate::rules::subscription_mrr::SubscriptionHistory;
 use chrono::{DateTime, Utc};
 use ledger::domain::{Currency, DiscountSnapshot, SubscriptionId, SubscriptionSnapshot};
@@ -79,18 +79,12 @@ pub fn customer_mrr_timelines(
 /// `point.at <= at`, else 0 (e.g. `GET /v1/customers/{id}/mrr?at=t`, revenue-rules.md §6).
 /// `timeline` must be ascending by `at`.
 pub fn mrr_at(timeline: &[MrrPoint], at: DateTime<Utc>) -> i64 {
-    let points_so_far = timeline.partition_point(|point| point.at <= at);
-    points_so_far
-        .checked_sub(1)
-        .map_or(0, |last_index| timeline[last_index].mrr)
+    last_of_prefix(timeline, |point| point.at <= at).map_or(0, |point| point.mrr)
 }
 
 /// The MRR (minor units) a timeline gives just before the instant `before`: the last point with
 /// `point.at < before`, else 0 (the "open"/"close" convention of revenue-rules.md §0).
 /// `timeline` must be ascending by `at`.
 pub fn mrr_before(timeline: &[MrrPoint], before: DateTime<Utc>) -> i64 {
-    let points_before = timeline.partition_point(|point| point.at < before);
-    points_before
-        .checked_sub(1)
-        .map_or(0, |last_index| timeline[last_index].mrr)
+    last_of_prefix(timeline, |point| point.at < before).map_or(0, |point| point.mrr)
 }

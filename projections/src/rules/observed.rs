@@ -51,10 +51,7 @@ pub(crate) fn sorted_without_duplicates<'a, T>(
 /// In `sorted` (ascending by order key), the last observation with `effective_at <= at`: the
 /// object's state at `at`, or `None` if it was not observed yet.
 pub(crate) fn state_at<'a, T>(sorted: &[&'a Observed<T>], at: DateTime<Utc>) -> Option<&'a T> {
-    let observed_so_far = sorted.partition_point(|observation| observation.effective_at <= at);
-    observed_so_far
-        .checked_sub(1)
-        .map(|last_index| &sorted[last_index].snapshot)
+    last_of_prefix(sorted, |observation| observation.effective_at <= at).map(|last| &last.snapshot)
 }
 
 /// In `sorted` (ascending by order key), the last observation with `effective_at < before`:
@@ -63,8 +60,16 @@ pub(crate) fn state_before<'a, T>(
     sorted: &[&'a Observed<T>],
     before: DateTime<Utc>,
 ) -> Option<&'a T> {
-    let observed_before = sorted.partition_point(|observation| observation.effective_at < before);
-    observed_before
+    last_of_prefix(sorted, |observation| observation.effective_at < before)
+        .map(|last| &last.snapshot)
+}
+
+/// The last element of the longest prefix of `sorted` whose elements all satisfy `in_prefix`
+/// (a binary search: `in_prefix` must hold for a prefix and fail for the rest, as "happened at
+/// or before t" does on a time-sorted slice). `None` when no element satisfies it.
+pub(crate) fn last_of_prefix<T>(sorted: &[T], in_prefix: impl FnMut(&T) -> bool) -> Option<&T> {
+    sorted
+        .partition_point(in_prefix)
         .checked_sub(1)
-        .map(|last_index| &sorted[last_index].snapshot)
+        .map(|last_index| &sorted[last_index])
 }
