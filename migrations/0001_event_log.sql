@@ -128,13 +128,12 @@ CREATE TRIGGER inbox_messages_refuse_truncate BEFORE TRUNCATE ON inbox_messages
     FOR EACH STATEMENT EXECUTE FUNCTION tally_refuse_change();
 
 -- Projector checkpoints: written in the same transaction as the projection's rows.
--- The cursor is the pair (transaction_id, global_position); max_position is the highest
--- global position applied (equals the log head once caught up).
+-- The cursor is the pair (transaction_id, global_position). How far a projection has got in
+-- positions is derived from it (the watermark, see ledger::store::read::applied_through).
 CREATE TABLE projection_checkpoints (
     projection      text PRIMARY KEY,
     transaction_id  bigint      NOT NULL DEFAULT 0,
     global_position bigint      NOT NULL DEFAULT 0,
-    max_position    bigint      NOT NULL DEFAULT 0,
     events_applied  bigint      NOT NULL DEFAULT 0,
     updated_at      timestamptz NOT NULL DEFAULT now(),
     failure         text,

@@ -30,8 +30,6 @@ pub struct ProjectorFailure {
 pub struct Checkpoint {
     /// Where the projector resumes.
     pub cursor: FeedCursor,
-    /// Highest global position applied: equals the log head once caught up.
-    pub max_position: i64,
     /// Events applied since the projection was (re)built.
     pub events_applied: i64,
 }
@@ -39,9 +37,9 @@ pub struct Checkpoint {
 /// Loads `projection`'s checkpoint, creating a zero one if it has none. A plain read when the
 /// checkpoint exists (it is called on every poll, so it must not write).
 pub async fn load(conn: &mut PgConnection, projection: &str) -> Result<Checkpoint, LedgerError> {
-    const SELECT: &str = "SELECT transaction_id, global_position, max_position, events_applied
+    const SELECT: &str = "SELECT transaction_id, global_position, events_applied
                           FROM projection_checkpoints WHERE projection = $1";
-    let mut row: Option<(i64, i64, i64, i64)> = sqlx::query_as(SELECT)
+    let mut row: Option<(i64, i64, i64)> = sqlx::query_as(SELECT)
         .bind(projection)
         .fetch_optional(&mut *conn)
         .await?;
@@ -59,13 +57,12 @@ pub async fn load(conn: &mut PgConnection, projection: &str) -> Result<Checkpoin
                 .await?,
         );
     }
-    let (transaction_id, global_position, max_position, events_applied) = row.unwrap_or_default();
+    let (transaction_id, global_position, events_applied) = row.unwrap_or_default();
     Ok(Checkpoint {
         cursor: FeedCursor {
             transaction_id,
             global_position,
         },
-        max_position,
         events_applied,
     })
 }
@@ -79,13 +76,12 @@ pub async fn list(
         i64,
         i64,
         i64,
-        i64,
         Option<String>,
         Option<i64>,
         Option<DateTime<Utc>>,
     );
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT projection, transaction_id, global_position, max_position, events_applied,
+        "SELECT projection, transaction_id, global_position, events_applied,
                 failure, failure_position, failure_at
          FROM projection_checkpoints ORDER BY projection",
     )
@@ -94,13 +90,12 @@ pub async fn list(
     Ok(rows
         .into_iter()
         .map(
-            |(name, xid, pos, max, applied, failure, failure_position, failure_at)| {
+            |(name, xid, pos, applied, failure, failure_position, failure_at)| {
                 let checkpoint = Checkpoint {
                     cursor: FeedCursor {
                         transaction_id: xid,
                         global_position: pos,
                     },
-                    max_position: max,
                     events_applied: applied,
                 };
                 let failure = failure
@@ -150,14 +145,13 @@ pub async fn advance(
 ) -> Result<bool, LedgerError> {
     let result = sqlx::query(
         "UPDATE projection_checkpoints
-         SET transaction_id = $2, global_position = $3, max_position = $4, events_applied = $5,
+         SET transaction_id = $2, global_position = $3, events_applied = $4,
              updated_at = now(), failure = NULL, failure_position = NULL, failure_at = NULL
-         WHERE projection = $1 AND transaction_id = $6 AND global_position = $7",
+         WHERE projection = $1 AND transaction_id = $5 AND global_position = $6",
     )
     .bind(projection)
     .bind(next.cursor.transaction_id)
     .bind(next.cursor.global_position)
-    .bind(next.max_position)
     .bind(next.events_applied)
     .bind(previous.cursor.transaction_id)
     .bind(previous.cursor.global_position)
@@ -172,7 +166,7 @@ pub async fn reset(conn: &mut PgConnection, projection: &str) -> Result<(), Ledg
     sqlx::query(
         "INSERT INTO projection_checkpoints (projection) VALUES ($1)
          ON CONFLICT (projection) DO UPDATE
-         SET transaction_id = 0, global_position = 0, max_position = 0, events_applied = 0,
+         SET transaction_id = 0, global_position = 0, events_applied = 0,
              updated_at = now(), failure = NULL, failure_position = NULL, failure_at = NULL",
     )
     .bind(projection)

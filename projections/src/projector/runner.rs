@@ -55,10 +55,6 @@ pub async fn catch_up<P: Projector>(pool: &PgPool, projector: &P) -> Result<u64,
                 transaction_id: last.transaction_id,
                 global_position: last.global_position,
             },
-            max_position: events
-                .iter()
-                .map(|event| event.global_position)
-                .fold(previous.max_position, i64::max),
             events_applied: previous.events_applied + events.len() as i64,
         };
         let mut transaction = sqlx::Connection::begin(&mut *connection).await?;
