@@ -160,23 +160,9 @@ impl Replay {
     /// Every report and every expected customer MRR of `dataset`, as served now.
     pub async fn all_answers(&self, dataset: &Dataset) -> Vec<(String, Value)> {
         let mut answers = Vec::new();
-        for (currency, _) in expected_by_currency(dataset.expected_mrr) {
-            for report in ["mrr", "churn", "cash"] {
-                let path = format!(
-                    "/v1/reports/{report}?currency={currency}&from={}&to={}",
-                    dataset.from, dataset.to
-                );
-                answers.push((path.clone(), self.get_json(&path).await));
-            }
-        }
-        for (currency, expected) in expected_by_currency(dataset.expected_customers) {
-            for month in expected["months"].as_array().expect("months") {
-                let at = month["at"].as_str().expect("at");
-                for customer in month["mrr"].as_object().expect("mrr").keys() {
-                    let path = format!("/v1/customers/{customer}/mrr?at={at}&currency={currency}");
-                    answers.push((path.clone(), self.get_json(&path).await));
-                }
-            }
+        for question in expected_answers(dataset) {
+            let served = self.get_json(&question.path).await;
+            answers.push((question.path, served));
         }
         answers
     }
@@ -199,46 +185,80 @@ pub fn expected_by_currency(file: &str) -> Vec<(String, Value)> {
         .collect()
 }
 
-/// Asserts that every report row and every customer MRR served equals the expected files,
-/// naming the first rows that differ.
-pub async fn assert_matches_expected(replay: &Replay, dataset: &Dataset) {
-    let mut mismatches = Vec::new();
+/// One GET and what the expected files say it must answer.
+struct ExpectedAnswer {
+    /// API path with its query.
+    path: String,
+    /// For a report: the whole expected body; for a customer: the expected `mrr`.
+    expected: Value,
+    /// Whether `expected` is a report body (else a customer's `mrr`).
+    is_report: bool,
+}
+
+/// Every request the expected files of `dataset` answer: the three reports per currency over the
+/// dataset's months, and each customer's MRR at each month close listed.
+fn expected_answers(dataset: &Dataset) -> Vec<ExpectedAnswer> {
+    let mut answers = Vec::new();
     for (report, file) in [
         ("mrr", dataset.expected_mrr),
         ("churn", dataset.expected_churn),
         ("cash", dataset.expected_cash),
     ] {
         for (currency, expected) in expected_by_currency(file) {
-            let path = format!(
-                "/v1/reports/{report}?currency={currency}&from={}&to={}",
-                dataset.from, dataset.to
-            );
-            let served = replay.get_json(&path).await;
-            assert_eq!(served["currency"], expected["currency"], "{path}");
-            let (served, expected) = (
-                served["months"].as_array().cloned(),
-                expected["months"].as_array().cloned(),
-            );
-            let (served, expected) = (served.unwrap_or_default(), expected.unwrap_or_default());
-            assert_eq!(served.len(), expected.len(), "{path}: number of months");
-            for (served_row, expected_row) in served.iter().zip(&expected) {
-                if served_row != expected_row {
-                    mismatches.push(format!(
-                        "{path}\n  expected {expected_row}\n  served   {served_row}"
-                    ));
-                }
-            }
+            answers.push(ExpectedAnswer {
+                path: format!(
+                    "/v1/reports/{report}?currency={currency}&from={}&to={}",
+                    dataset.from, dataset.to
+                ),
+                expected,
+                is_report: true,
+            });
         }
     }
     for (currency, expected) in expected_by_currency(dataset.expected_customers) {
         for month in expected["months"].as_array().expect("months") {
             let at = month["at"].as_str().expect("at");
             for (customer, mrr) in month["mrr"].as_object().expect("mrr") {
-                let path = format!("/v1/customers/{customer}/mrr?at={at}&currency={currency}");
-                let served = replay.get_json(&path).await;
-                if &served["mrr"] != mrr {
-                    mismatches.push(format!("{path}: expected {mrr}, served {}", served["mrr"]));
-                }
+                answers.push(ExpectedAnswer {
+                    path: format!("/v1/customers/{customer}/mrr?at={at}&currency={currency}"),
+                    expected: mrr.clone(),
+                    is_report: false,
+                });
+            }
+        }
+    }
+    answers
+}
+
+/// Asserts that every report row and every customer MRR served equals the expected files,
+/// naming the first rows that differ.
+pub async fn assert_matches_expected(replay: &Replay, dataset: &Dataset) {
+    let mut mismatches = Vec::new();
+    for ExpectedAnswer {
+        path,
+        expected,
+        is_report,
+    } in expected_answers(dataset)
+    {
+        let served = replay.get_json(&path).await;
+        if !is_report {
+            if served["mrr"] != expected {
+                mismatches.push(format!(
+                    "{path}: expected {expected}, served {}",
+                    served["mrr"]
+                ));
+            }
+            continue;
+        }
+        assert_eq!(served["currency"], expected["currency"], "{path}");
+        let served = served["months"].as_array().cloned().unwrap_or_default();
+        let expected = expected["months"].as_array().cloned().unwrap_or_default();
+        assert_eq!(served.len(), expected.len(), "{path}: number of months");
+        for (served_row, expected_row) in served.iter().zip(&expected) {
+            if served_row != expected_row {
+                mismatches.push(format!(
+                    "{path}\n  expected {expected_row}\n  served   {served_row}"
+                ));
             }
         }
     }
