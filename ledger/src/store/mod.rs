@@ -2,6 +2,10 @@
 //! order, the raw inbox, checkpoints, migrations, and the embedded PostgreSQL default.
 //!
 //! This is the only SQL in the ledger crate. DDL lives in `/migrations`.
+//!
+//! Conventions: positions and versions are `i64` (PostgreSQL `bigint`), times are UTC. Unless a
+//! function documents more, its only error is [`crate::LedgerError::Database`] (the database
+//! failed or is unreachable; nothing was changed outside the caller's transaction).
 
 pub mod append;
 pub mod append_signal;

@@ -1,5 +1,9 @@
 //! Read-side queries: load read-model rows and hand them to the revenue rules. The API calls
 //! these; it never writes SQL itself.
+//!
+//! Amounts are integer minor units of the currency asked for; times are UTC. Errors:
+//! [`crate::ProjectionError::Database`] when the database fails, `BadRow` when a stored row no
+//! longer decodes (a read model built by another version: rebuild it).
 
 mod customers;
 mod reports;
