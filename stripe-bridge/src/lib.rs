@@ -2,7 +2,7 @@
 //!
 //! * [`signature`] verifies the `Stripe-Signature` header of a webhook delivery (pure: the
 //!   caller passes `now`).
-//! * [`translate`] reads a Stripe Event body (any API version from 2024 to the current
+//! * [`translate`](mod@translate) reads a Stripe Event body (any API version from 2024 to the current
 //!   `2026-09-30.endive`, both the pre- and post-2025-03-31.basil shapes) and turns it into
 //!   Tally's Stripe-independent [`ledger::domain::DomainEvent`]s. Pure: no I/O, no clock.
 //! * [`ingest`] appends translated events to the event log.

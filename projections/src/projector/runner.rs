@@ -87,7 +87,7 @@ pub async fn catch_up<P: Projector>(pool: &PgPool, projector: &P) -> Result<u64,
 }
 
 /// Brings every projection up to the log head as it is now (every event committed so far is
-/// applied): runs each projector here when no other process runs it, otherwise waits (up to [`CATCH_UP_TIMEOUT`]) for the process that does.
+/// applied): runs each projector here when no other process runs it, otherwise waits (up to `CATCH_UP_TIMEOUT`, 120 s) for the process that does.
 pub async fn catch_up_all(pool: &PgPool, projectors: &Projectors) -> Result<(), ProjectionError> {
     catch_up_or_wait(pool, &projectors.mrr).await?;
     catch_up_or_wait(pool, &projectors.cash).await?;
