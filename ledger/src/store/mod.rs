@@ -1,5 +1,6 @@
 //! The PostgreSQL event store: append, read a stream, read the whole log in gap-free global
-//! order, the raw inbox, checkpoints, migrations, and the embedded PostgreSQL default.
+//! order, the raw inbox, checkpoints, operations figures (projector lag, the oldest writing
+//! transaction), migrations, and the embedded PostgreSQL default.
 //!
 //! This is the only SQL in the ledger crate. DDL lives in `/migrations`.
 //!
@@ -13,6 +14,7 @@ pub mod checkpoint;
 pub mod connect;
 pub mod embedded_postgres;
 pub mod inbox;
+pub mod log_status;
 pub mod read;
 pub mod record;
 #[cfg(any(test, feature = "test-support"))]
