@@ -51,7 +51,7 @@ async fn appends_to_a_new_stream_then_at_its_exact_version() {
         .expect("read stream");
     let versions: Vec<i64> = stream.iter().map(|event| event.stream_version).collect();
     assert_eq!(versions, [1, 2, 3]);
-    assert_eq!(stream[2].payload["label"], "c");
+    assert_eq!(stream[2].payload_value().expect("json")["label"], "c");
 }
 
 #[tokio::test]
@@ -192,5 +192,5 @@ async fn the_database_refuses_update_delete_and_truncate_of_the_log() {
         .await
         .expect("read");
     assert_eq!(stream.len(), 1);
-    assert_eq!(stream[0].payload["label"], "kept");
+    assert_eq!(stream[0].payload_value().expect("json")["label"], "kept");
 }

@@ -62,7 +62,7 @@ async fn one_append_writes_several_streams_with_their_own_versions() {
         .await
         .expect("read");
     assert_eq!(customer.len(), 2);
-    assert_eq!(customer[1].payload["label"], "c2");
+    assert_eq!(customer[1].payload_value().expect("json")["label"], "c2");
 }
 
 #[tokio::test]

@@ -54,7 +54,7 @@ async fn a_subscription_catches_up_in_pages_then_is_woken_by_an_in_process_appen
         .await
         .expect("woken in-process, not by polling")
         .expect("task");
-    assert_eq!(page[0].payload["label"], "live");
+    assert_eq!(page[0].payload_value().expect("json")["label"], "live");
     assert_eq!(cursor.global_position, 4);
 }
 
@@ -93,5 +93,5 @@ async fn another_process_is_woken_by_the_debounced_notify() {
         .expect("woken by NOTIFY, not by polling")
         .expect("task")
         .expect("page");
-    assert_eq!(page[0].payload["label"], "elsewhere");
+    assert_eq!(page[0].payload_value().expect("json")["label"], "elsewhere");
 }

@@ -152,7 +152,7 @@ mod tests {
             event_id: uuid::Uuid::nil(),
             event_type: "CustomerObserved".to_owned(),
             schema_version: 1,
-            payload: serde_json::json!({}),
+            payload: serde_json::value::RawValue::from_string("{}".to_owned()).expect("valid JSON"),
             metadata: EventMetadata {
                 source: "stripe_webhook".to_owned(),
                 actor: Actor::Stripe,

@@ -3,10 +3,11 @@
 use crate::domain::{DomainEvent, EventMetadata};
 use crate::LedgerError;
 use chrono::{DateTime, Utc};
+use serde_json::value::RawValue;
 use uuid::Uuid;
 
 /// One event read back from the log.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct RecordedEvent {
     /// Position in the log (identity; unique, increasing in insert order, not commit order).
     pub global_position: i64,
@@ -23,8 +24,10 @@ pub struct RecordedEvent {
     pub event_type: String,
     /// Schema version of `payload`.
     pub schema_version: i32,
-    /// The stored JSON payload (not upcast).
-    pub payload: serde_json::Value,
+    /// The stored JSON payload (not upcast), as raw JSON text: reading the log does not build
+    /// a JSON tree per event (that alone cost ~7 us per event); decode it with
+    /// [`RecordedEvent::domain_event`] or [`RecordedEvent::payload_value`].
+    pub payload: Box<RawValue>,
     /// Provenance, causation, correlation.
     pub metadata: EventMetadata,
     /// When it happened in the business (UTC).
@@ -41,7 +44,20 @@ impl RecordedEvent {
         Ok(DomainEvent::from_stored(
             &self.event_type,
             self.schema_version,
-            self.payload.clone(),
+            self.payload_value()?,
         )?)
+    }
+
+    /// The stored payload as a JSON tree (not upcast).
+    ///
+    /// Errors: [`LedgerError::DomainEvent`] if the stored text is not JSON (PostgreSQL's jsonb
+    /// guarantees it is).
+    pub fn payload_value(&self) -> Result<serde_json::Value, LedgerError> {
+        serde_json::from_str(self.payload.get()).map_err(|source| {
+            LedgerError::DomainEvent(crate::domain::DomainEventError::BadPayload {
+                event_type: self.event_type.clone(),
+                source,
+            })
+        })
     }
 }
