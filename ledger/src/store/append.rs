@@ -5,7 +5,7 @@ use crate::domain::{DomainEvent, EventMetadata};
 use crate::store::{AppendSignal, FeedCursor, Subscription, SubscriptionOptions};
 use crate::LedgerError;
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
 /// An event to append.
@@ -166,32 +166,38 @@ impl EventStore {
         Subscription::new(self.pool.clone(), &self.signal, after, options)
     }
 
-    /// Appends `events` to `stream_id` in their own transaction. See [`append_in`].
+    /// Appends `events` to `stream_id`, atomically, as one autocommitted statement (one round
+    /// trip, no BEGIN/COMMIT), then raises the signal. See [`append_in`] for the outcomes and
+    /// errors.
     pub async fn append(
         &self,
         stream_id: &str,
         expected: ExpectedVersion,
         events: &[NewEvent],
     ) -> Result<AppendOutcome, LedgerError> {
-        let mut tx = self.pool.begin().await?;
-        let outcome = append_in(&mut tx, stream_id, expected, events).await?;
-        tx.commit().await?;
-        if matches!(outcome, AppendOutcome::Appended { .. }) {
+        if events.is_empty() {
+            return Ok(empty_append());
+        }
+        let append = single_stream(stream_id, expected, events);
+        let outcome = execute_append(&self.pool, None, std::slice::from_ref(&append)).await?;
+        if !outcome.is_duplicate() {
             self.signal.notify();
         }
-        Ok(outcome)
+        Ok(single_stream_outcome(outcome))
     }
 
-    /// Appends to several streams atomically in their own transaction, as the handling of
-    /// `command_id` when given. See [`append_streams_in`].
+    /// Appends to several streams, atomically, as the handling of `command_id` when given: one
+    /// autocommitted statement (one round trip), then raises the signal. See
+    /// [`append_streams_in`] for the outcomes and errors.
     pub async fn append_streams(
         &self,
         command_id: Option<Uuid>,
         appends: &[StreamAppend],
     ) -> Result<StreamsAppendOutcome, LedgerError> {
-        let mut tx = self.pool.begin().await?;
-        let outcome = append_streams_in(&mut tx, command_id, appends).await?;
-        tx.commit().await?;
+        if appends.is_empty() {
+            return Ok(StreamsAppendOutcome::Appended(Vec::new()));
+        }
+        let outcome = execute_append(&self.pool, command_id, appends).await?;
         if !outcome.is_duplicate() {
             self.signal.notify();
         }
@@ -215,29 +221,41 @@ pub async fn append_in(
     events: &[NewEvent],
 ) -> Result<AppendOutcome, LedgerError> {
     if events.is_empty() {
-        return Ok(AppendOutcome::Appended {
-            positions: Vec::new(),
-            stream_version: 0,
-        });
+        return Ok(empty_append());
     }
-    let append = StreamAppend {
+    let append = single_stream(stream_id, expected, events);
+    let outcome = execute_append(conn, None, std::slice::from_ref(&append)).await?;
+    Ok(single_stream_outcome(outcome))
+}
+
+fn empty_append() -> AppendOutcome {
+    AppendOutcome::Appended {
+        positions: Vec::new(),
+        stream_version: 0,
+    }
+}
+
+fn single_stream(stream_id: &str, expected: ExpectedVersion, events: &[NewEvent]) -> StreamAppend {
+    StreamAppend {
         stream_id: stream_id.to_owned(),
         expected,
         events: events.to_vec(),
-    };
-    let outcome = append_streams_in(conn, None, std::slice::from_ref(&append)).await?;
+    }
+}
+
+fn single_stream_outcome(outcome: StreamsAppendOutcome) -> AppendOutcome {
     let positions = outcome
         .events()
         .iter()
         .map(|event| event.global_position)
         .collect();
-    Ok(match outcome {
+    match outcome {
         StreamsAppendOutcome::Duplicate(_) => AppendOutcome::Duplicate { positions },
         StreamsAppendOutcome::Appended(appended) => AppendOutcome::Appended {
             positions,
             stream_version: appended.last().map_or(0, |event| event.stream_version),
         },
-    })
+    }
 }
 
 /// Appends to several streams atomically inside the caller's transaction, in one round trip
@@ -262,10 +280,20 @@ pub async fn append_streams_in(
     command_id: Option<Uuid>,
     appends: &[StreamAppend],
 ) -> Result<StreamsAppendOutcome, LedgerError> {
-    let arrays = AppendArrays::from_appends(appends)?;
     if appends.is_empty() {
         return Ok(StreamsAppendOutcome::Appended(Vec::new()));
     }
+    execute_append(conn, command_id, appends).await
+}
+
+/// Runs `tally_append_streams` on `executor`: inside the caller's transaction, or autocommitted
+/// on a pool (the statement is atomic on its own).
+async fn execute_append<'c>(
+    executor: impl PgExecutor<'c>,
+    command_id: Option<Uuid>,
+    appends: &[StreamAppend],
+) -> Result<StreamsAppendOutcome, LedgerError> {
+    let arrays = AppendArrays::from_appends(appends)?;
     let rows: Result<Vec<(i64, String, i64, bool)>, sqlx::Error> = sqlx::query_as(
         "SELECT * FROM tally_append_streams($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
@@ -279,7 +307,7 @@ pub async fn append_streams_in(
     .bind(&arrays.payloads)
     .bind(&arrays.metadata)
     .bind(&arrays.effective_at)
-    .fetch_all(conn)
+    .fetch_all(executor)
     .await;
     let rows = rows.map_err(map_append_error)?;
     let duplicate = rows.first().is_some_and(|row| row.3);
