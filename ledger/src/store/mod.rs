@@ -1,5 +1,6 @@
-//! The PostgreSQL event store: append, read a stream, read the whole log in gap-free global
-//! order, the raw inbox, checkpoints, migrations, and the embedded PostgreSQL default.
+//! The PostgreSQL event store: append (per stream, or a bulk-import chunk through COPY), read a
+//! stream, read the whole log in gap-free global order, the raw inbox, checkpoints, migrations,
+//! and the embedded PostgreSQL default.
 //!
 //! This is the only SQL in the ledger crate. DDL lives in `/migrations`.
 //!
@@ -9,8 +10,10 @@
 
 pub mod append;
 pub mod append_signal;
+pub mod bulk_import;
 pub mod checkpoint;
 pub mod connect;
+mod copy_binary;
 pub mod embedded_postgres;
 pub mod inbox;
 pub mod read;
@@ -20,6 +23,7 @@ pub mod test_database;
 
 pub use append::{AppendOutcome, EventStore, ExpectedVersion, NewEvent};
 pub use append_signal::AppendSignal;
+pub use bulk_import::{copy_append_chunk, BulkOutcome, StreamEvent};
 pub use checkpoint::{Checkpoint, FeedCursor, ProjectorFailure};
 pub use record::RecordedEvent;
 
