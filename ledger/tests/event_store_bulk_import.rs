@@ -15,6 +15,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 use support::new_event;
 
+/// An inbox row as stored: key, type, body, outcome, reason, event count.
+type StoredInboxRow = (String, Option<String>, Vec<u8>, String, Option<String>, i32);
+
 fn stream_event(stream: &str, label: &str) -> StreamEvent {
     StreamEvent::new(stream, new_event(label))
 }
@@ -118,7 +121,11 @@ async fn a_chunk_with_stored_and_repeated_event_ids_is_partially_skipped() {
     let pool = &database.pool;
     let already = new_event("stored");
     EventStore::new(pool.clone())
-        .append("stream-a", ExpectedVersion::Any, &[already.clone()])
+        .append(
+            "stream-a",
+            ExpectedVersion::Any,
+            std::slice::from_ref(&already),
+        )
         .await
         .expect("stored first");
 
@@ -196,7 +203,7 @@ async fn inbox_rows_are_kept_once_and_gate_their_events() {
         [(1, "no inbox row".into())]
     );
 
-    let rows: Vec<(String, Option<String>, Vec<u8>, String, Option<String>, i32)> = sqlx::query_as(
+    let rows: Vec<StoredInboxRow> = sqlx::query_as(
         "SELECT message_key, message_type, body, outcome, reason, event_count
              FROM inbox_messages ORDER BY inbox_position",
     )

@@ -119,7 +119,8 @@ impl CopyBinaryEncoder {
     /// Takes the buffered bytes (to send them) when they exceed `limit`, leaving the encoder
     /// empty; `None` otherwise.
     pub(crate) fn take_if_over(&mut self, limit: usize) -> Option<Vec<u8>> {
-        (self.buffer.len() > limit).then(|| std::mem::replace(&mut self.buffer, Vec::new()))
+        (self.buffer.len() > limit)
+            .then(|| std::mem::replace(&mut self.buffer, Vec::with_capacity(2 * limit)))
     }
 
     /// Ends the stream: the trailer is appended and the remaining bytes returned.
