@@ -28,6 +28,11 @@ pub enum LedgerError {
         /// The stream listed twice.
         stream_id: String,
     },
+    /// A bulk-import chunk is malformed (e.g. an event names an inbox row the chunk does not
+    /// have, the connection is already in a transaction, or a value cannot be encoded).
+    /// Nothing was written.
+    #[error("bulk import: {0}")]
+    InvalidChunk(String),
     /// A stored event could not be read back.
     #[error(transparent)]
     DomainEvent(#[from] DomainEventError),

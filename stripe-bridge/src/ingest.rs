@@ -1,7 +1,9 @@
-//! Ingestion of Stripe Event bodies into the log: the one code path shared by the webhook
-//! endpoint (after signature verification) and `tally import`.
+//! Ingestion of Stripe Event bodies into the log. [`prepare_stripe_event`] is the one place
+//! where a body is translated and its event ids derived (pure), shared by the webhook endpoint
+//! ([`ingest_stripe_event`], one transaction per body) and `tally import`
+//! ([`crate::bulk_ingest`], chunks of bodies through COPY).
 //!
-//! Order of work: translate (pure) -> skip if already kept -> one transaction that appends the
+//! Webhook order of work: prepare -> skip if already kept -> one transaction that appends the
 //! domain events (first write, so the gated feed keeps per-stream order) and keeps the raw body
 //! in the inbox -> commit -> wake the projectors. The body is durable before the caller answers.
 
@@ -9,7 +11,7 @@ use crate::translate::{translate, Translation};
 use ledger::domain::{Actor, EventMetadata};
 use ledger::store::append::{append_in, lock_streams};
 use ledger::store::inbox::{self, InboxMessage, InboxOutcome};
-use ledger::store::{AppendOutcome, AppendSignal, ExpectedVersion, NewEvent};
+use ledger::store::{AppendOutcome, AppendSignal, ExpectedVersion, NewEvent, StreamEvent};
 use ledger::LedgerError;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -73,35 +75,53 @@ pub enum IngestError {
     Database(#[from] sqlx::Error),
 }
 
-/// Keeps `body` (a Stripe Event as JSON) durably, translating it into domain events when Tally
-/// uses its type; signals `append_signal` after commit. Idempotent by Stripe Event id.
-///
-/// Errors only when storage fails: then nothing was stored and the caller must answer non-2xx
-/// so that Stripe retries.
-pub async fn ingest_stripe_event(
-    pool: &PgPool,
-    append_signal: &AppendSignal,
-    channel: IngestChannel,
-    body: &[u8],
-) -> Result<IngestReport, IngestError> {
+/// What one Stripe Event body becomes, computed without the database: the inbox row's fields
+/// and the domain events with their streams, deterministic ids and metadata. The one place
+/// where translation and id derivation happen, shared by the webhook path
+/// ([`ingest_stripe_event`]) and the bulk import ([`crate::bulk_ingest`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedStripeEvent {
+    /// The inbox key: the Stripe Event id (or `sha256:<hex>` of a body without one).
+    pub message_key: String,
+    /// The Stripe event type, when readable.
+    pub event_type: Option<String>,
+    /// What becomes of the body: translated, ignored or unparsed.
+    pub outcome: InboxOutcome,
+    /// Why the body is ignored or could not be parsed.
+    pub reason: Option<String>,
+    /// The domain events to append, in order, each with its stream (empty unless translated).
+    /// Event ids are UUIDv5 of `<Stripe Event id>/<index>` in [`STRIPE_EVENT_NAMESPACE`];
+    /// expected version is always "any". No event names an inbox row yet.
+    pub events: Vec<StreamEvent>,
+}
+
+impl PreparedStripeEvent {
+    /// The inbox row of this body (source [`INBOX_SOURCE`]), borrowing `body` and `self`.
+    pub fn inbox_message<'a>(&'a self, body: &'a [u8]) -> InboxMessage<'a> {
+        InboxMessage {
+            source: INBOX_SOURCE,
+            message_key: &self.message_key,
+            message_type: self.event_type.as_deref(),
+            body,
+            outcome: self.outcome,
+            reason: self.reason.as_deref(),
+            event_count: i32::try_from(self.events.len()).unwrap_or(i32::MAX),
+        }
+    }
+}
+
+/// Translates `body` (a Stripe Event as JSON, verified or imported) into what must be stored,
+/// without touching the database. Pure and deterministic: the same body always gives the same
+/// key, event ids and payloads (events' `recorded_at` is set by the database).
+pub fn prepare_stripe_event(channel: IngestChannel, body: &[u8]) -> PreparedStripeEvent {
     let translation = translate(body);
     let (message_key, event_type, outcome, reason) = describe(&translation, body);
-    let mut report = IngestReport {
-        message_key,
-        event_type,
-        outcome: None,
-        reason,
-        positions: Vec::new(),
-    };
-    if inbox::contains(pool, INBOX_SOURCE, &report.message_key).await? {
-        return Ok(report);
-    }
-    let mut transaction = pool.begin().await?;
-    if let Translation::Translated { envelope, events } = &translation {
-        let streams: Vec<String> = events.iter().map(|event| event.stream_id()).collect();
-        if streams.len() > 1 {
-            lock_streams(&mut transaction, &streams).await?;
-        }
+    let mut events = Vec::new();
+    if let Translation::Translated {
+        envelope,
+        events: domain_events,
+    } = &translation
+    {
         let metadata = EventMetadata {
             source: channel.source().to_owned(),
             actor: Actor::Stripe,
@@ -116,32 +136,71 @@ pub async fn ingest_stripe_event(
                 Uuid::new_v5(&STRIPE_EVENT_NAMESPACE, format!("request:{key}").as_bytes())
             }),
         };
-        for (index, (event, stream)) in events.iter().zip(&streams).enumerate() {
+        for (index, event) in domain_events.iter().enumerate() {
             let event_id = Uuid::new_v5(
                 &STRIPE_EVENT_NAMESPACE,
                 format!("{}/{index}", envelope.id).as_bytes(),
             );
             let new_event =
                 NewEvent::from_domain(event_id, event, metadata.clone(), envelope.created);
-            match append_in(&mut transaction, stream, ExpectedVersion::Any, &[new_event]).await? {
-                AppendOutcome::Appended { positions, .. }
-                | AppendOutcome::Duplicate { positions } => report.positions.extend(positions),
+            events.push(StreamEvent::new(event.stream_id(), new_event));
+        }
+    }
+    PreparedStripeEvent {
+        message_key,
+        event_type,
+        outcome,
+        reason,
+        events,
+    }
+}
+
+/// Keeps `body` (a Stripe Event as JSON) durably, translating it into domain events when Tally
+/// uses its type; signals `append_signal` after commit. Idempotent by Stripe Event id.
+///
+/// Errors only when storage fails: then nothing was stored and the caller must answer non-2xx
+/// so that Stripe retries.
+pub async fn ingest_stripe_event(
+    pool: &PgPool,
+    append_signal: &AppendSignal,
+    channel: IngestChannel,
+    body: &[u8],
+) -> Result<IngestReport, IngestError> {
+    let prepared = prepare_stripe_event(channel, body);
+    let mut report = IngestReport {
+        message_key: prepared.message_key.clone(),
+        event_type: prepared.event_type.clone(),
+        outcome: None,
+        reason: prepared.reason.clone(),
+        positions: Vec::new(),
+    };
+    if inbox::contains(pool, INBOX_SOURCE, &report.message_key).await? {
+        return Ok(report);
+    }
+    let mut transaction = pool.begin().await?;
+    if prepared.events.len() > 1 {
+        let streams: Vec<String> = prepared
+            .events
+            .iter()
+            .map(|event| event.stream_id.clone())
+            .collect();
+        lock_streams(&mut transaction, &streams).await?;
+    }
+    for event in &prepared.events {
+        let appended = append_in(
+            &mut transaction,
+            &event.stream_id,
+            ExpectedVersion::Any,
+            std::slice::from_ref(&event.event),
+        )
+        .await?;
+        match appended {
+            AppendOutcome::Appended { positions, .. } | AppendOutcome::Duplicate { positions } => {
+                report.positions.extend(positions)
             }
         }
     }
-    let kept = inbox::insert(
-        &mut transaction,
-        &InboxMessage {
-            source: INBOX_SOURCE,
-            message_key: &report.message_key,
-            message_type: report.event_type.as_deref(),
-            body,
-            outcome,
-            reason: report.reason.as_deref(),
-            event_count: i32::try_from(report.positions.len()).unwrap_or(i32::MAX),
-        },
-    )
-    .await?;
+    let kept = inbox::insert(&mut transaction, &prepared.inbox_message(body)).await?;
     if !kept {
         // A concurrent delivery of the same message committed first.
         transaction.rollback().await?;
@@ -150,7 +209,7 @@ pub async fn ingest_stripe_event(
     }
     transaction.commit().await?;
     append_signal.notify();
-    report.outcome = Some(outcome);
+    report.outcome = Some(prepared.outcome);
     Ok(report)
 }
 

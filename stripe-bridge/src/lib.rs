@@ -5,10 +5,12 @@
 //! * [`translate`](mod@translate) reads a Stripe Event body (any API version from 2024 to the current
 //!   `2026-09-30.endive`, both the pre- and post-2025-03-31.basil shapes) and turns it into
 //!   Tally's Stripe-independent [`ledger::domain::DomainEvent`]s. Pure: no I/O, no clock.
-//! * [`ingest`] appends translated events to the event log.
+//! * [`ingest`] prepares a body (translation, event ids) and appends it to the event log
+//!   (webhooks); [`bulk_ingest`] writes prepared bodies in chunks through COPY (`tally import`).
 //!
 //! Errors of the whole crate are in [`error`].
 
+pub mod bulk_ingest;
 pub mod error;
 pub mod ingest;
 pub mod signature;

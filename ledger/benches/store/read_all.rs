@@ -216,7 +216,9 @@ fn recorded_event(row: &PgRow) -> RecordedEvent {
         event_id: row.get::<Uuid, _>("event_id"),
         event_type: row.get("event_type"),
         schema_version: row.get("schema_version"),
-        payload: row.get("payload"),
+        payload: row
+            .get::<sqlx::types::Json<Box<serde_json::value::RawValue>>, _>("payload")
+            .0,
         metadata,
         effective_at: row.get::<DateTime<Utc>, _>("effective_at"),
         recorded_at: row.get::<DateTime<Utc>, _>("recorded_at"),

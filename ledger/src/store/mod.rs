@@ -1,7 +1,8 @@
-//! The PostgreSQL event store: append (one or several streams, idempotent by command id), read
-//! a stream, read or subscribe to the whole log in gap-free global order, wake readers across
-//! processes, the raw inbox, checkpoints, operations figures (projector lag, the oldest writing
-//! transaction), migrations, and the embedded PostgreSQL default.
+//! The PostgreSQL event store: append (one or several streams, idempotent by command id; or a
+//! bulk-import chunk through COPY), read a stream, read or subscribe to the whole log in
+//! gap-free global order, wake readers across processes, the raw inbox, checkpoints,
+//! operations figures (projector lag, the oldest writing transaction), migrations, and the
+//! embedded PostgreSQL default.
 //!
 //! This is the only SQL in the ledger crate. DDL lives in `/migrations`.
 //!
@@ -11,8 +12,10 @@
 
 pub mod append;
 pub mod append_signal;
+pub mod bulk_import;
 pub mod checkpoint;
 pub mod connect;
+mod copy_binary;
 pub mod embedded_postgres;
 pub mod inbox;
 pub mod log_status;
@@ -28,6 +31,7 @@ pub use append::{
     StreamsAppendOutcome,
 };
 pub use append_signal::AppendSignal;
+pub use bulk_import::{copy_append_chunk, BulkOutcome, StreamEvent};
 pub use checkpoint::{Checkpoint, FeedCursor, ProjectorFailure};
 pub use notifications::FeedNotifications;
 pub use record::RecordedEvent;
