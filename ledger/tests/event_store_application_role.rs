@@ -4,10 +4,12 @@
 
 mod support;
 
-use ledger::store::connect::APPLICATION_ROLE;
+use ledger::store::connect::{Database, APPLICATION_ROLE};
 use ledger::store::inbox::{InboxMessage, InboxOutcome};
 use ledger::store::test_database::TestDatabase;
 use ledger::store::{read, EventStore, ExpectedVersion, FeedCursor};
+use sqlx::ConnectOptions;
+use std::path::Path;
 use support::new_event;
 
 /// Appends one event and keeps one raw message, through the application role's pool.
@@ -145,4 +147,56 @@ async fn databases_migrated_concurrently_on_one_cluster_share_the_role() {
         assert_eq!(role, APPLICATION_ROLE);
         database.drop_database().await;
     }
+}
+
+#[tokio::test]
+async fn a_login_that_is_only_a_member_of_the_application_role_opens_a_migrated_database() {
+    // Production: the owner migrates once; the application logs in as a member of tally_app,
+    // with no DDL rights, and Database::open neither migrates again nor needs to.
+    let database = TestDatabase::create().await;
+    let owner = database.owner_pool().await;
+    let login = format!("tally_test_login_{}", uuid::Uuid::now_v7().simple());
+    sqlx::query(&format!(
+        "CREATE ROLE \"{login}\" LOGIN IN ROLE {APPLICATION_ROLE}"
+    ))
+    .execute(&owner)
+    .await
+    .expect("create a login role");
+    let url = database
+        .connect_options()
+        .username(&login)
+        .to_url_lossy()
+        .to_string();
+
+    let opened = Database::open(Some(&url), Path::new("unused-data-dir"))
+        .await
+        .expect("a member of tally_app opens a current database");
+    let role: String = sqlx::query_scalar("SELECT current_user::text")
+        .fetch_one(&opened.pool)
+        .await
+        .expect("current_user");
+    assert_eq!(role, APPLICATION_ROLE);
+    EventStore::new(opened.pool.clone())
+        .append(
+            "customer-cus_2",
+            ExpectedVersion::NoStream,
+            &[new_event("by the login")],
+        )
+        .await
+        .expect("append");
+    let refused = sqlx::query("CREATE TABLE not_allowed (id int)")
+        .execute(&opened.pool)
+        .await
+        .expect_err("no DDL");
+    assert!(
+        refused.to_string().contains("permission denied"),
+        "{refused}"
+    );
+    opened.close().await.expect("close");
+
+    sqlx::query(&format!("DROP ROLE \"{login}\""))
+        .execute(&owner)
+        .await
+        .expect("drop the login role");
+    owner.close().await;
 }
