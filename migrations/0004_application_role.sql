@@ -60,7 +60,7 @@ BEGIN
 END
 $$;
 
--- The log: read and append only.
+-- The log: read and append only (0003's command ids are a column of events).
 GRANT SELECT, INSERT ON events, inbox_messages TO tally_app;
 REVOKE UPDATE, DELETE, TRUNCATE ON events, inbox_messages FROM tally_app, PUBLIC;
 
@@ -81,16 +81,6 @@ GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON
     cash_charge_snapshots,
     customer_events
 TO tally_app;
-
--- Command results (migration 0003, when present): append-only like the log.
-DO $$
-BEGIN
-    IF to_regclass('command_results') IS NOT NULL THEN
-        GRANT SELECT, INSERT ON command_results TO tally_app;
-        REVOKE UPDATE, DELETE, TRUNCATE ON command_results FROM tally_app, PUBLIC;
-    END IF;
-END
-$$;
 
 -- The migration history: readable, so a login that is only a member of tally_app can see that
 -- the database is current (ledger::store::connect) and skip migrating.

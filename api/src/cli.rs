@@ -78,6 +78,17 @@ pub enum Command {
     },
     /// Replay the whole log into fresh read models.
     Rebuild,
+    /// Print a customer's audit trail (every domain event about it, with its metadata) as a
+    /// table, optionally as the log held it at an earlier instant.
+    History {
+        /// The Stripe customer id, `cus_...`.
+        #[arg(long)]
+        customer: String,
+        /// Only events recorded at or before this RFC 3339 instant, e.g. 2025-03-31T23:59:59Z
+        /// (default: the log as it is now).
+        #[arg(long)]
+        as_of: Option<String>,
+    },
 }
 
 /// The monthly reports.

@@ -52,6 +52,21 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The stable machine-readable `code` answered for this error, e.g. `invalid_parameter`,
+    /// `signature_mismatch`, `payload_too_large`, `not_found`, `not_configured`, `internal`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidParameter { .. } => "invalid_parameter",
+            Self::Signature(error) => error.code(),
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::NotFound { .. } => "not_found",
+            Self::NotConfigured(_) => "not_configured",
+            Self::Internal(_) => "internal",
+        }
+    }
+}
+
 impl From<projections::ProjectionError> for ApiError {
     fn from(error: projections::ProjectionError) -> Self {
         Self::Internal(error.to_string())
@@ -72,37 +87,21 @@ impl From<ledger::LedgerError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, code, message, parameter) = match &self {
-            Self::InvalidParameter { parameter, message } => (
-                StatusCode::BAD_REQUEST,
-                "invalid_parameter",
-                message.clone(),
-                Some(*parameter),
-            ),
-            Self::Signature(error) => (
-                StatusCode::BAD_REQUEST,
-                error.code(),
-                error.to_string(),
-                None,
-            ),
-            Self::PayloadTooLarge { .. } => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                self.to_string(),
-                None,
-            ),
-            Self::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found", self.to_string(), None),
-            Self::NotConfigured(message) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "not_configured",
-                (*message).to_owned(),
-                None,
-            ),
+        let code = self.code();
+        let (status, message, parameter) = match &self {
+            Self::InvalidParameter { parameter, message } => {
+                (StatusCode::BAD_REQUEST, message.clone(), Some(*parameter))
+            }
+            Self::Signature(error) => (StatusCode::BAD_REQUEST, error.to_string(), None),
+            Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, self.to_string(), None),
+            Self::NotFound { .. } => (StatusCode::NOT_FOUND, self.to_string(), None),
+            Self::NotConfigured(message) => {
+                (StatusCode::SERVICE_UNAVAILABLE, (*message).to_owned(), None)
+            }
             Self::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
                     "internal error; see the server log".to_owned(),
                     None,
                 )

@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod params;
+pub mod prometheus_metrics;
 pub mod routes;
 pub mod server;
 

@@ -33,5 +33,8 @@ async fn main() -> anyhow::Result<()> {
             to,
         } => commands::report(database_url, data_dir, kind, &currency, &from, &to).await,
         Command::Rebuild => commands::rebuild(database_url, data_dir).await,
+        Command::History { customer, as_of } => {
+            commands::history(database_url, data_dir, &customer, as_of.as_deref()).await
+        }
     }
 }

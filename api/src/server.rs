@@ -1,7 +1,8 @@
-//! Running the service: the HTTP server plus one task per projector, stopped together.
+//! Running the service: the HTTP server, one task per projector, and the cross-process
+//! wake-ups (NOTIFY/LISTEN), stopped together.
 
 use crate::{router, AppState};
-use ledger::store::AppendSignal;
+use ledger::store::{AppendSignal, FeedNotifications};
 use projections::projector::{run_until_stopped, Projectors};
 use sqlx::PgPool;
 use std::net::SocketAddr;
@@ -21,6 +22,8 @@ pub struct RunningServer {
     pub state: AppState,
     shutdown: tokio::sync::watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// Cross-process wake-ups (debounced NOTIFY out, LISTEN in); stopped when dropped.
+    _notifications: FeedNotifications,
 }
 
 /// Binds `listen`, starts the projectors and serves the API in the background.
@@ -39,6 +42,7 @@ pub async fn start(
         webhook_secrets,
         projectors: Projectors::default(),
     };
+    let notifications = FeedNotifications::start(pool.clone(), state.append_signal.clone());
     let projectors = state.projectors;
     let mut tasks = vec![
         tokio::spawn(run_until_stopped(
@@ -75,6 +79,7 @@ pub async fn start(
         state,
         shutdown,
         tasks,
+        _notifications: notifications,
     })
 }
 

@@ -15,11 +15,17 @@ pub enum LedgerError {
         /// What the stream's head actually was.
         actual: i64,
     },
-    /// Some, but not all, of a batch's event ids already exist: the batch is neither new nor
-    /// an exact retry.
-    #[error("stream {stream_id}: batch partially duplicates events already stored")]
+    /// Some, but not all, of an append's event ids already exist: the append is neither new
+    /// nor an exact retry. Nothing was written.
+    #[error("{detail}")]
     PartialDuplicate {
-        /// The stream appended to.
+        /// What the database reported (how many of the event ids exist).
+        detail: String,
+    },
+    /// One multi-stream append listed the same stream twice. Nothing was written.
+    #[error("stream {stream_id} is listed twice in one append: merge its events")]
+    DuplicateStreamInAppend {
+        /// The stream listed twice.
         stream_id: String,
     },
     /// A stored event could not be read back.

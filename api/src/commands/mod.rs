@@ -1,6 +1,7 @@
 //! The `tally` subcommands. This is the binary's edge: errors are `anyhow`.
 
 mod demo;
+mod history;
 mod import;
 mod rebuild;
 mod report;
@@ -9,6 +10,7 @@ mod serve;
 mod webhook_client;
 
 pub use demo::demo;
+pub use history::{history, history_table};
 pub use import::import;
 pub use rebuild::rebuild;
 pub use report::report;

@@ -1,6 +1,7 @@
 //! `GET /v1/customers/{id}/mrr` and `GET /v1/customers/{id}/events`.
 
 use crate::params::{self, Query};
+use crate::routes::event_json::event_json;
 use crate::{ApiError, AppState};
 use axum::extract::{Path, Query as QueryExtractor, State};
 use axum::Json;
@@ -53,37 +54,32 @@ pub async fn mrr_at(
     })))
 }
 
-/// `{"customer", "events": [...]}`: every domain event about the customer in effective-time
-/// order, each with its global position, stream, type, effective and recorded time (UTC), the
-/// source Stripe event id and the payload: the audit trail finance reads.
+/// `{"customer", "as_of", "events": [...]}`: every domain event about the customer in
+/// effective-time order (then global position), each as [`event_json`] shapes it (global
+/// position, stream, type, schema version, effective and recorded time, metadata with actor,
+/// causation, correlation and Stripe event id, payload): the audit trail finance reads.
+///
+/// `as_of=<RFC 3339>` (optional): the trail as the log held it at that instant, i.e. only events
+/// with `recorded_at <= as_of`; answered back as `as_of` (UTC), `null` when absent (the log as
+/// it is now). Invalid `as_of` -> 400 naming it. 404 when Tally has never seen the customer; a
+/// known customer with nothing recorded by `as_of` answers an empty list.
 pub async fn events(
     State(state): State<AppState>,
     Path(customer): Path<String>,
+    QueryExtractor(query): QueryExtractor<Query>,
 ) -> Result<Json<Value>, ApiError> {
-    let events = queries::customer_events(&state.pool, &customer).await?;
-    if events.is_empty() {
+    let as_of = params::optional_instant(&query, "as_of")?;
+    let events = queries::customer_events(&state.pool, &customer, as_of).await?;
+    if events.is_empty() && !queries::customer_is_known(&state.pool, &customer).await? {
         return Err(ApiError::NotFound {
             what: "customer",
             id: customer,
         });
     }
-    let events: Vec<Value> = events
-        .into_iter()
-        .map(|event| {
-            json!({
-                "global_position": event.global_position,
-                "stream_id": event.stream_id,
-                "stream_version": event.stream_version,
-                "event_id": event.event_id,
-                "event_type": event.event_type,
-                "schema_version": event.schema_version,
-                "effective_at": event.effective_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                "recorded_at": event.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                "source": event.metadata.source,
-                "stripe_event_id": event.metadata.stripe_event_id,
-                "payload": event.payload,
-            })
-        })
-        .collect();
-    Ok(Json(json!({ "customer": customer, "events": events })))
+    let events: Vec<Value> = events.iter().map(event_json).collect();
+    Ok(Json(json!({
+        "customer": customer,
+        "as_of": as_of.map(|as_of| as_of.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+        "events": events,
+    })))
 }

@@ -1,6 +1,10 @@
 //! The HTTP routes. This contract is fixed: later versions extend it, never break it.
 
 mod customers;
+mod event_json;
+mod feed;
+mod log_figures;
+mod prometheus;
 mod reports;
 mod status;
 mod webhooks;
@@ -15,11 +19,18 @@ pub const WEBHOOK_BODY_LIMIT_BYTES: usize = 1024 * 1024;
 
 /// The whole API:
 /// - `POST /webhooks/stripe` — Stripe webhook endpoint (signature verified, body kept durably);
-/// - `GET /v1/status` — log head and each projection's position;
+/// - `GET /v1/status` — log head, each projection's position and lag, the oldest writing
+///   transaction;
+/// - `GET /v1/events?after=<cursor>&limit=<n>` — the gap-free global feed, page by page;
+/// - `GET /metrics` — Prometheus metrics;
 /// - `GET /v1/reports/{mrr,churn,cash}?currency=&from=YYYY-MM&to=YYYY-MM` — monthly reports;
 /// - `GET /v1/customers/{id}/mrr?at=<RFC3339>[&currency=]` — a customer's MRR at an instant;
-/// - `GET /v1/customers/{id}/events` — a customer's audit trail.
+/// - `GET /v1/customers/{id}/events?as_of=<RFC3339>` — a customer's audit trail, as recorded
+///   by `as_of`.
+///
+/// Installs the Prometheus recorder on first call ([`crate::prometheus_metrics`]).
 pub fn router(state: AppState) -> Router {
+    crate::prometheus_metrics::prometheus_handle();
     Router::new()
         .route(
             "/webhooks/stripe",
@@ -27,6 +38,8 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT_BYTES)),
         )
         .route("/v1/status", get(status::status))
+        .route("/v1/events", get(feed::global_feed))
+        .route("/metrics", get(prometheus::metrics))
         .route("/v1/reports/mrr", get(reports::mrr))
         .route("/v1/reports/churn", get(reports::churn))
         .route("/v1/reports/cash", get(reports::cash))

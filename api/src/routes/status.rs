@@ -1,50 +1,70 @@
-//! `GET /v1/status`: log head, each projection's position, and inbox counts.
+//! `GET /v1/status`: log head, each projection's position and lag, the oldest writing
+//! transaction, and inbox counts.
 
+use crate::routes::log_figures::{self, milliseconds_precision};
 use crate::{ApiError, AppState};
 use axum::extract::State;
 use axum::Json;
-use ledger::store::{checkpoint, inbox, read};
+use ledger::store::inbox;
 use serde_json::{json, Value};
 
-/// `{"log_head": <int>, "projections": [{"name", "position", "events_applied", "error"}],
-/// "inbox": {"translated", "ignored", "unparsed"}}`. A projection's `position` is its watermark:
-/// every event at or below it has been applied, so it equals `log_head` exactly when the
-/// projection has caught up; `error` (`{"message", "global_position", "at"}`) is set while its
-/// projector is stopped at an event.
+/// `{"log_head": <int>, "projections": [{"name", "position", "events_applied", "lag_events",
+/// "lag_seconds", "error"}], "oldest_writing_transaction": null | {...}, "inbox": {"translated",
+/// "ignored", "unparsed"}}`.
+///
+/// - A projection's `position` is its watermark: every event at or below it has been applied,
+///   so it equals `log_head` exactly when the projection has caught up. `lag_events` counts the
+///   committed events it has not applied yet; `lag_seconds` is the age of the oldest of them
+///   (now minus its `recorded_at`, millisecond precision), 0 when caught up. `error`
+///   (`{"message", "global_position", "at"}`) is set while its projector is stopped at an event.
+/// - `oldest_writing_transaction`: the oldest running transaction of the whole PostgreSQL
+///   cluster that holds a transaction id, `{"pid", "database", "application_name", "state",
+///   "transaction_started_at", "query_started_at", "age_seconds"}`, or `null`. Events
+///   committed after it started are held back from the gap-free feed (and so from every
+///   projector) until it ends: a large `age_seconds` explains a lag that does not shrink.
 pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let mut connection = state
-        .pool
-        .acquire()
-        .await
-        .map_err(|error| ApiError::Internal(error.to_string()))?;
-    let log_head = read::log_head(&mut *connection).await?;
-    let stored = checkpoint::list(&mut connection).await?;
-    let mut projections = Vec::new();
-    for name in state.projectors.names() {
-        let (checkpoint, failure) = stored
-            .iter()
-            .find(|(stored_name, _, _)| stored_name == name)
-            .map(|(_, checkpoint, failure)| (*checkpoint, failure.clone()))
-            .unwrap_or_default();
-        let error = failure.map(|failure| {
+    let mut connection = log_figures::connection(&state).await?;
+    let figures = log_figures::gather(&state, &mut connection).await?;
+    let time = |at: Option<chrono::DateTime<chrono::Utc>>| {
+        at.map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+    };
+    let projections: Vec<Value> = figures
+        .projectors
+        .iter()
+        .map(|projector| {
+            let error = projector.failure.as_ref().map(|failure| {
+                json!({
+                    "message": failure.message,
+                    "global_position": failure.global_position,
+                    "at": failure.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                })
+            });
             json!({
-                "message": failure.message,
-                "global_position": failure.global_position,
-                "at": failure.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "name": projector.name,
+                "position": projector.watermark,
+                "events_applied": projector.checkpoint.events_applied,
+                "lag_events": projector.lag.events,
+                "lag_seconds": milliseconds_precision(projector.lag.seconds),
+                "error": error,
             })
-        });
-        let position = read::applied_through(&mut *connection, checkpoint.cursor).await?;
-        projections.push(json!({
-            "name": name,
-            "position": position,
-            "events_applied": checkpoint.events_applied,
-            "error": error,
-        }));
-    }
+        })
+        .collect();
+    let oldest_writing_transaction = figures.oldest_writing_transaction.map(|transaction| {
+        json!({
+            "pid": transaction.pid,
+            "database": transaction.database,
+            "application_name": transaction.application_name,
+            "state": transaction.state,
+            "transaction_started_at": time(transaction.transaction_started_at),
+            "query_started_at": time(transaction.query_started_at),
+            "age_seconds": milliseconds_precision(transaction.age_seconds),
+        })
+    });
     let (translated, ignored, unparsed) = inbox::outcome_counts(&mut *connection).await?;
     Ok(Json(json!({
-        "log_head": log_head,
+        "log_head": figures.log_head,
         "projections": projections,
+        "oldest_writing_transaction": oldest_writing_transaction,
         "inbox": { "translated": translated, "ignored": ignored, "unparsed": unparsed },
     })))
 }

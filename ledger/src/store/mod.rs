@@ -1,5 +1,7 @@
-//! The PostgreSQL event store: append, read a stream, read the whole log in gap-free global
-//! order, the raw inbox, checkpoints, migrations, and the embedded PostgreSQL default.
+//! The PostgreSQL event store: append (one or several streams, idempotent by command id), read
+//! a stream, read or subscribe to the whole log in gap-free global order, wake readers across
+//! processes, the raw inbox, checkpoints, operations figures (projector lag, the oldest writing
+//! transaction), migrations, and the embedded PostgreSQL default.
 //!
 //! This is the only SQL in the ledger crate. DDL lives in `/migrations`.
 //!
@@ -13,15 +15,23 @@ pub mod checkpoint;
 pub mod connect;
 pub mod embedded_postgres;
 pub mod inbox;
+pub mod log_status;
+pub mod notifications;
 pub mod read;
 pub mod record;
+pub mod subscription;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_database;
 
-pub use append::{AppendOutcome, EventStore, ExpectedVersion, NewEvent};
+pub use append::{
+    AppendOutcome, AppendedEvent, EventStore, ExpectedVersion, NewEvent, StreamAppend,
+    StreamsAppendOutcome,
+};
 pub use append_signal::AppendSignal;
 pub use checkpoint::{Checkpoint, FeedCursor, ProjectorFailure};
+pub use notifications::FeedNotifications;
 pub use record::RecordedEvent;
+pub use subscription::{Subscription, SubscriptionOptions};
 
 /// The migrations of `/migrations`, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");

@@ -56,10 +56,17 @@ pub async fn customer_is_known(pool: &PgPool, customer: &str) -> Result<bool, Pr
 }
 
 /// Every domain event about `customer`, in effective-time order (then global position), with
-/// its metadata: the audit trail.
+/// its metadata: the audit trail. With `as_of`, only the events recorded at or before it
+/// (`recorded_at <= as_of`, UTC): the trail as the log held it then, so a later correction
+/// cannot rewrite what an earlier report was based on. `None`: the log as it is now.
+///
+/// Reads what the `customer_events` projection has indexed (callers that need the latest
+/// events catch up first). `recorded_at` is the appending transaction's start, so an event
+/// whose transaction committed just after `as_of` may be included.
 pub async fn customer_events(
     pool: &PgPool,
     customer: &str,
+    as_of: Option<DateTime<Utc>>,
 ) -> Result<Vec<RecordedEvent>, ProjectionError> {
     let positions: Vec<i64> = sqlx::query_scalar(
         "SELECT global_position FROM customer_events WHERE customer_id = $1
@@ -68,5 +75,9 @@ pub async fn customer_events(
     .bind(customer)
     .fetch_all(pool)
     .await?;
-    Ok(read::read_positions(pool, &positions).await?)
+    let mut events = read::read_positions(pool, &positions).await?;
+    if let Some(as_of) = as_of {
+        events.retain(|event| event.recorded_at <= as_of);
+    }
+    Ok(events)
 }

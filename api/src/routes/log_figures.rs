@@ -1,0 +1,80 @@
+//! The operations figures shared by `GET /v1/status` and `GET /metrics`: log head, each
+//! projector's checkpoint, watermark and lag, and the oldest writing transaction.
+
+use crate::{ApiError, AppState};
+use ledger::store::log_status::{self, ReaderLag, WritingTransaction};
+use ledger::store::{checkpoint, read, Checkpoint, ProjectorFailure};
+use sqlx::pool::PoolConnection;
+use sqlx::Postgres;
+
+/// One projector's progress.
+pub(crate) struct ProjectorFigures {
+    /// The projector's name, e.g. `mrr`.
+    pub name: &'static str,
+    /// Its stored checkpoint (zero when it has never run).
+    pub checkpoint: Checkpoint,
+    /// Why it is stopped, if it is.
+    pub failure: Option<ProjectorFailure>,
+    /// Every event at or below this global position has been applied.
+    pub watermark: i64,
+    /// Events not applied yet, and the age of the oldest.
+    pub lag: ReaderLag,
+}
+
+/// Everything `/v1/status` and `/metrics` report about the log.
+pub(crate) struct LogFigures {
+    /// Highest committed global position (0 for an empty log).
+    pub log_head: i64,
+    /// Every projector of this build, in a stable order.
+    pub projectors: Vec<ProjectorFigures>,
+    /// The oldest running transaction of the cluster holding a transaction id.
+    pub oldest_writing_transaction: Option<WritingTransaction>,
+}
+
+/// A pooled connection, its error mapped to a 500.
+pub(crate) async fn connection(state: &AppState) -> Result<PoolConnection<Postgres>, ApiError> {
+    state
+        .pool
+        .acquire()
+        .await
+        .map_err(|error| ApiError::Internal(error.to_string()))
+}
+
+/// Reads the figures on `connection` (read-only statements, no transaction, so it takes no
+/// transaction id and never holds the feed back itself).
+pub(crate) async fn gather(
+    state: &AppState,
+    connection: &mut PoolConnection<Postgres>,
+) -> Result<LogFigures, ApiError> {
+    let log_head = read::log_head(&mut **connection).await?;
+    let stored = checkpoint::list(connection).await?;
+    let mut projectors = Vec::new();
+    for name in state.projectors.names() {
+        let (checkpoint, failure) = stored
+            .iter()
+            .find(|(stored_name, _, _)| stored_name == name)
+            .map(|(_, checkpoint, failure)| (*checkpoint, failure.clone()))
+            .unwrap_or_default();
+        let watermark = read::applied_through(&mut **connection, checkpoint.cursor).await?;
+        let lag = log_status::reader_lag(&mut **connection, checkpoint.cursor).await?;
+        projectors.push(ProjectorFigures {
+            name,
+            checkpoint,
+            failure,
+            watermark,
+            lag,
+        });
+    }
+    let oldest_writing_transaction =
+        log_status::oldest_writing_transaction(&mut **connection).await?;
+    Ok(LogFigures {
+        log_head,
+        projectors,
+        oldest_writing_transaction,
+    })
+}
+
+/// Seconds rounded to the millisecond, for JSON.
+pub(crate) fn milliseconds_precision(seconds: f64) -> f64 {
+    (seconds * 1000.0).round() / 1000.0
+}
