@@ -19,6 +19,16 @@ pub struct Cli {
         default_value = ".tally/pg"
     )]
     pub data_dir: PathBuf,
+    /// Role the application's connections run as (`SET ROLE`) after migrations ran as the
+    /// connecting user; an empty value keeps the connecting user. In production, log in as a
+    /// user that is only a member of this role and migrate once as the schema's owner.
+    #[arg(
+        long,
+        env = "TALLY_DB_ROLE",
+        global = true,
+        default_value = ledger::store::connect::APPLICATION_ROLE
+    )]
+    pub db_role: String,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

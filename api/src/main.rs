@@ -17,6 +17,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let database_url = cli.database_url.as_deref();
     let data_dir = cli.data_dir.as_path();
+    commands::set_application_role(&cli.db_role);
     match cli.command {
         Command::Demo {
             listen,

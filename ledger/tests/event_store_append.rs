@@ -139,7 +139,7 @@ async fn appending_an_existing_event_id_is_a_no_op_reporting_the_original_positi
 }
 
 #[tokio::test]
-async fn the_database_refuses_update_delete_and_truncate_of_the_log() {
+async fn triggers_refuse_update_delete_and_truncate_of_the_log_even_to_the_owner() {
     let database = TestDatabase::create().await;
     let store = EventStore::new(database.pool.clone());
     store
@@ -162,7 +162,10 @@ async fn the_database_refuses_update_delete_and_truncate_of_the_log() {
     .await
     .expect("keep a raw message");
     drop(connection);
-    // Row triggers fire only for existing rows: both tables hold one.
+    // The owner (a superuser here) passes the privilege checks that stop the application role
+    // (tests/event_store_application_role.rs); the triggers refuse. Row triggers fire only for
+    // existing rows: both tables hold one.
+    let owner = database.owner_pool().await;
     for (table, statements) in [
         (
             "events",
@@ -182,7 +185,7 @@ async fn the_database_refuses_update_delete_and_truncate_of_the_log() {
         ),
     ] {
         for statement in statements {
-            let refused = sqlx::query(statement).execute(&database.pool).await;
+            let refused = sqlx::query(statement).execute(&owner).await;
             let message = refused.expect_err(statement).to_string();
             assert!(message.contains("append-only"), "{statement}: {message}");
             assert!(message.contains(table), "{statement}: {message}");

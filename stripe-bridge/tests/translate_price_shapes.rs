@@ -188,6 +188,18 @@ fn invalid_price_details_are_unparsed_with_their_path() {
              exact decimal number",
         ),
         (
+            json!({"id": "si_1", "price": {"id": "p", "billing_scheme": "tiered",
+                "tiers": [{"up_to": null, "unit_amount": 100}], "recurring": {"interval": "month"}}}),
+            "data.object.items.data[0].price.tiers_mode is invalid: missing: a tiered price \
+             needs volume or graduated",
+        ),
+        (
+            json!({"id": "si_1", "price": {"id": "p", "billing_scheme": "per_unit",
+                "unit_amount": null, "recurring": {"interval": "month"}}}),
+            "data.object.items.data[0].price.unit_amount_decimal is invalid: missing: a \
+             per_unit price needs unit_amount or unit_amount_decimal",
+        ),
+        (
             json!({"id": "si_1"}),
             "data.object.items.data[0].price missing",
         ),

@@ -18,10 +18,23 @@ pub use report_table::print_mrr_table;
 pub use serve::serve;
 pub use webhook_client::{post_signed_webhooks, WebhookPostSummary};
 
-use ledger::store::connect::Database;
+use ledger::store::connect::{Database, APPLICATION_ROLE};
 use std::path::Path;
+use std::sync::OnceLock;
 
-/// Opens the database (`DATABASE_URL`, else the embedded cluster in `data_dir`), migrated.
+/// The role set by [`set_application_role`] (`--db-role` / `TALLY_DB_ROLE`).
+static APPLICATION_ROLE_SETTING: OnceLock<String> = OnceLock::new();
+
+/// Sets, once per process, the role [`open_database`] runs the application's connections as
+/// (an empty `role`: the connecting user). Unset: [`APPLICATION_ROLE`]. A second call is
+/// ignored.
+pub fn set_application_role(role: &str) {
+    let _ = APPLICATION_ROLE_SETTING.set(role.to_owned());
+}
+
+/// Opens the database (`DATABASE_URL`, else the embedded cluster in `data_dir`), migrated as
+/// the connecting user, its pool running as the application role (see
+/// [`set_application_role`]).
 pub async fn open_database(
     database_url: Option<&str>,
     data_dir: &Path,
@@ -29,7 +42,11 @@ pub async fn open_database(
     if database_url.is_none() {
         tracing::info!(data_dir = %data_dir.display(), "DATABASE_URL unset: using the embedded PostgreSQL");
     }
-    Ok(Database::open(database_url, data_dir).await?)
+    let role = APPLICATION_ROLE_SETTING
+        .get()
+        .map_or(APPLICATION_ROLE, String::as_str);
+    let role = Some(role).filter(|role| !role.is_empty());
+    Ok(Database::open_as(database_url, data_dir, role).await?)
 }
 
 /// Waits for Ctrl-C (or SIGTERM).

@@ -3,8 +3,9 @@
 //! its source (the Stripe Event's `created`).
 //!
 //! Persisted shapes are an API: never change one in place. Add a new schema version and an
-//! upcaster in [`DomainEvent::from_stored`].
+//! upcaster ([`crate::domain::upcasting`]); [`DomainEvent::from_stored`] applies them.
 
+use crate::domain::upcasting::{current_schema_version, upcast_to_current};
 use crate::domain::{
     ChargeSnapshot, Coupon, CustomerId, CustomerSnapshot, DiscountSnapshot, InvoiceSnapshot,
     ObservedChange, SubscriptionSnapshot,
@@ -87,7 +88,7 @@ pub struct CouponObserved {
 /// Why a stored event could not be read back as a [`DomainEvent`].
 #[derive(Debug, thiserror::Error)]
 pub enum DomainEventError {
-    /// The stored `event_type` / `schema_version` pair is not one this build knows.
+    /// The stored `event_type` is not one this build knows (or its `schema_version` is below 1).
     #[error("unknown event type {event_type} v{schema_version}")]
     UnknownType {
         /// Stored event type.
@@ -95,7 +96,37 @@ pub enum DomainEventError {
         /// Stored schema version.
         schema_version: i32,
     },
-    /// The payload does not match the schema of its type and version.
+    /// The stored `schema_version` is above the current version of its type: a newer build
+    /// wrote it. Never read by guessing; run the newer build.
+    #[error("{event_type} v{schema_version} was written by a newer build (this one reads up to v{current})")]
+    FutureVersion {
+        /// Stored event type.
+        event_type: String,
+        /// Stored schema version.
+        schema_version: i32,
+        /// The newest version this build reads.
+        current: i32,
+    },
+    /// No upcaster reads `event_type` at `from_version` (a gap in
+    /// [`crate::domain::upcasting::UPCASTERS`]: a bug).
+    #[error("no upcaster from {event_type} v{from_version}")]
+    MissingUpcaster {
+        /// Stored event type.
+        event_type: String,
+        /// The version without a next step.
+        from_version: i32,
+    },
+    /// An upcaster refused the payload (it does not have the shape of its version).
+    #[error("cannot upcast {event_type} v{from_version}: {reason}")]
+    UpcastFailed {
+        /// Stored event type.
+        event_type: String,
+        /// The version the failing step reads.
+        from_version: i32,
+        /// What is wrong, with the JSON path.
+        reason: String,
+    },
+    /// The payload, upcast to the current version, does not match its schema.
     #[error("payload of {event_type} does not match its schema: {source}")]
     BadPayload {
         /// Stored event type.
@@ -104,9 +135,6 @@ pub enum DomainEventError {
         source: serde_json::Error,
     },
 }
-
-/// Current schema version of every domain event type.
-pub const CURRENT_SCHEMA_VERSION: i32 = 1;
 
 impl DomainEvent {
     /// The stored `event_type` name.
@@ -121,9 +149,11 @@ impl DomainEvent {
         }
     }
 
-    /// The schema version this build writes.
+    /// The schema version this build writes for the event's type
+    /// ([`crate::domain::upcasting::EVENT_TYPES`]).
     pub fn schema_version(&self) -> i32 {
-        CURRENT_SCHEMA_VERSION
+        current_schema_version(self.event_type())
+            .expect("every DomainEvent variant is listed in EVENT_TYPES")
     }
 
     /// The stream the event belongs to: one stream per billing object, e.g.
@@ -164,21 +194,19 @@ impl DomainEvent {
         value.expect("domain events are plain data and always serialize")
     }
 
-    /// Reads a stored event back, upcasting older schema versions to the current one.
+    /// Reads a stored event back: upcasts its payload from `schema_version` to the current
+    /// version of its type ([`crate::domain::upcasting`]), then deserializes it.
     ///
-    /// Errors: [`DomainEventError::UnknownType`] for a type/version this build does not know,
-    /// [`DomainEventError::BadPayload`] when the payload does not match.
+    /// Errors: [`DomainEventError::UnknownType`] for a type this build does not know,
+    /// [`DomainEventError::FutureVersion`] for a version newer than this build's,
+    /// [`DomainEventError::MissingUpcaster`] / [`DomainEventError::UpcastFailed`] when upcasting
+    /// fails, [`DomainEventError::BadPayload`] when the upcast payload does not match.
     pub fn from_stored(
         event_type: &str,
         schema_version: i32,
         payload: serde_json::Value,
     ) -> Result<Self, DomainEventError> {
-        if schema_version != CURRENT_SCHEMA_VERSION {
-            return Err(DomainEventError::UnknownType {
-                event_type: event_type.to_owned(),
-                schema_version,
-            });
-        }
+        let payload = upcast_to_current(event_type, schema_version, payload)?;
         let bad = |source| DomainEventError::BadPayload {
             event_type: event_type.to_owned(),
             source,

@@ -11,6 +11,7 @@ pub mod metadata;
 pub mod money;
 pub mod observed_change;
 pub mod subscription;
+pub mod upcasting;
 
 pub use charge::ChargeSnapshot;
 pub use customer::CustomerSnapshot;

@@ -85,9 +85,13 @@ pub struct SubscriptionItem {
     pub usage_type: UsageType,
     /// How the price computes an amount.
     pub billing_scheme: BillingScheme,
-    /// `unit_amount_decimal` (or `unit_amount`), in minor units, for `per_unit` prices.
+    /// `unit_amount_decimal` (or `unit_amount`), in minor units, for `per_unit` prices: always
+    /// set on them since `SubscriptionObserved` v2 (v1 events that lacked it are upcast to `0`,
+    /// what the rules read then); `None` on `tiered` prices.
     pub unit_amount_decimal: Option<Decimal>,
-    /// For `tiered` prices: volume or graduated.
+    /// For `tiered` prices: volume or graduated, always set on them since
+    /// `SubscriptionObserved` v2 (v1 events that lacked it are upcast to `volume`, what the rules
+    /// read then); `None` on `per_unit` prices.
     pub tiers_mode: Option<TiersMode>,
     /// For `tiered` prices: the tiers, ascending.
     pub tiers: Vec<PriceTier>,

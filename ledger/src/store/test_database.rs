@@ -20,9 +20,15 @@
 //! an hour earlier (the name carries a UUIDv7, so its creation time) that nobody is connected
 //! to.
 //!
+//! [`TestDatabase::pool`] runs as the restricted application role `tally_app` (as the
+//! application does, see [`crate::store::connect`]), so every test proves that role's grants
+//! suffice. Migrations, [`TestDatabase::connect_options`], [`TestDatabase::owner_pool`] and
+//! [`TestDatabase::database_url`] use the server's own (owner) user.
+//!
 //! Available to this crate's unit tests, and to other crates (and this crate's integration
 //! tests) through the `test-support` feature.
 
+use crate::store::connect::{application_pool_options, APPLICATION_ROLE};
 use crate::store::embedded_postgres::EmbeddedPostgres;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, Executor, PgConnection, PgPool};
@@ -55,7 +61,8 @@ static SERVER: OnceCell<TestServer> = OnceCell::const_new();
 /// A fresh database with every migration applied.
 #[derive(Debug)]
 pub struct TestDatabase {
-    /// Pool on the fresh database (at most [`MAX_CONNECTIONS`] connections).
+    /// Pool on the fresh database (at most [`MAX_CONNECTIONS`] connections), every connection
+    /// running as the application role `tally_app`.
     pub pool: PgPool,
     /// The database's name: `tally_test_<uuid>`.
     pub name: String,
@@ -87,14 +94,20 @@ impl TestDatabase {
         let _ = admin.close().await;
 
         let options = server.admin.clone().database(&name);
-        let pool = PgPoolOptions::new()
+        let mut owner = PgConnection::connect_with(&options)
+            .await
+            .unwrap_or_else(|e| panic!("TestDatabase: could not connect to {name}: {e}"));
+        crate::store::connect::migrate_if_pending(&mut owner)
+            .await
+            .unwrap_or_else(|e| panic!("TestDatabase: migrating {name} failed: {e}"));
+        let _ = owner.close().await;
+        let pool = application_pool_options(Some(APPLICATION_ROLE))
             .max_connections(MAX_CONNECTIONS)
             .connect_with(options.clone())
             .await
-            .unwrap_or_else(|e| panic!("TestDatabase: could not connect to {name}: {e}"));
-        crate::store::migrate(&pool)
-            .await
-            .unwrap_or_else(|e| panic!("TestDatabase: migrating {name} failed: {e}"));
+            .unwrap_or_else(|e| {
+                panic!("TestDatabase: could not connect to {name} as {APPLICATION_ROLE}: {e}")
+            });
         Self {
             pool,
             name,
@@ -102,7 +115,21 @@ impl TestDatabase {
         }
     }
 
-    /// Connect options for this database, to open more pools or single connections to it.
+    /// A new pool (at most 2 connections) on this database as the server's own user, the owner
+    /// of the schema (a superuser on the embedded cluster): for tests that must do what the
+    /// application role may not.
+    ///
+    /// Panics when the database cannot be reached.
+    pub async fn owner_pool(&self) -> PgPool {
+        PgPoolOptions::new()
+            .max_connections(2)
+            .connect_with(self.options.clone())
+            .await
+            .unwrap_or_else(|e| panic!("TestDatabase: could not connect to {}: {e}", self.name))
+    }
+
+    /// Connect options for this database (as the owner, without `SET ROLE`), to open more
+    /// pools or single connections to it.
     pub fn connect_options(&self) -> PgConnectOptions {
         self.options.clone()
     }
@@ -234,6 +261,11 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(current, db.name);
+        let role: String = sqlx::query_scalar("SELECT current_user::text")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(role, APPLICATION_ROLE);
 
         // Another connection to the same database, through the options and through the URL.
         let mut conn = PgConnection::connect_with(&db.connect_options())

@@ -149,7 +149,8 @@ pub(crate) fn plan_as_price(raw: &RawValue, path: &str) -> Result<StripePrice, P
 }
 
 /// Reads the price at `path`. Stripe defaults apply to absent fields: `billing_scheme`
-/// per_unit, `usage_type` licensed, `interval_count` 1. A tiered price must carry its tiers.
+/// per_unit, `usage_type` licensed, `interval_count` 1. A tiered price must carry its tiers and
+/// `tiers_mode`, a per_unit price its unit amount.
 pub(crate) fn price_terms(price: StripePrice, path: &str) -> Result<PriceTerms, PayloadError> {
     let recurring = required(price.recurring, &format!("{path}.recurring"))?;
     let billing_scheme = match price.billing_scheme.as_deref() {
@@ -170,7 +171,7 @@ pub(crate) fn price_terms(price: StripePrice, path: &str) -> Result<PriceTerms, 
             "must be at least 1",
         ));
     }
-    Ok(PriceTerms {
+    let terms = PriceTerms {
         price: PriceId(required_text(price.id, &format!("{path}.id"))?),
         product: optional_reference_id(&price.product).map(ProductId),
         usage_type: match recurring.usage_type.as_deref() {
@@ -201,7 +202,28 @@ pub(crate) fn price_terms(price: StripePrice, path: &str) -> Result<PriceTerms, 
             INTERVALS,
         )?,
         interval_count,
-    })
+    };
+    explicit_amount_terms(&terms, path)?;
+    Ok(terms)
+}
+
+/// `SubscriptionObserved` v2 stores the amount terms explicitly (never a null the rules would
+/// have to guess at): a `tiered` price needs its `tiers_mode`, a `per_unit` price its unit
+/// amount. Stripe always sends both for recurring prices.
+fn explicit_amount_terms(terms: &PriceTerms, path: &str) -> Result<(), PayloadError> {
+    match terms.billing_scheme {
+        BillingScheme::Tiered if terms.tiers_mode.is_none() => Err(PayloadError::invalid(
+            format!("{path}.tiers_mode"),
+            "missing: a tiered price needs volume or graduated",
+        )),
+        BillingScheme::PerUnit if terms.unit_amount_decimal.is_none() => {
+            Err(PayloadError::invalid(
+                format!("{path}.unit_amount_decimal"),
+                "missing: a per_unit price needs unit_amount or unit_amount_decimal",
+            ))
+        }
+        BillingScheme::Tiered | BillingScheme::PerUnit => Ok(()),
+    }
 }
 
 /// The legacy `plan` in the shape of a `price`.
