@@ -27,6 +27,12 @@ pub struct PlanMrr {
     pub subscriptions: i64,
 }
 
+/// A line's key: (product id, price id).
+type PlanKey = (Option<String>, String);
+
+/// A line's running totals: (MRR, customers paying, subscriptions paying).
+type PlanTotals<'a> = (i64, BTreeSet<&'a str>, i64);
+
 /// The by-plan report at the end of `day` (after every Event before 00:00 UTC of the next day,
 /// the daily report's close), for `currency`; lines sorted by product then price, only lines
 /// with MRR > 0.
@@ -45,7 +51,7 @@ pub fn mrr_by_plan(
         .succ_opt()
         .map_or(DateTime::<Utc>::MAX_UTC, start_of_day)
         - Duration::nanoseconds(1);
-    let mut lines: BTreeMap<(Option<String>, String), (i64, BTreeSet<&str>, i64)> = BTreeMap::new();
+    let mut lines: BTreeMap<PlanKey, PlanTotals<'_>> = BTreeMap::new();
     for (customer, snapshots) in customers {
         let mut by_subscription: BTreeMap<&str, Vec<&Observed<SubscriptionSnapshot>>> =
             BTreeMap::new();
@@ -65,7 +71,7 @@ pub fn mrr_by_plan(
             if subscription_currency != currency || mrr <= 0 {
                 continue;
             }
-            let mut shares_by_price: BTreeMap<(Option<String>, String), i64> = BTreeMap::new();
+            let mut shares_by_price: BTreeMap<PlanKey, i64> = BTreeMap::new();
             for (key, share) in split_over_items(state, mrr) {
                 *shares_by_price.entry(key).or_default() += share;
             }
@@ -95,10 +101,7 @@ pub fn mrr_by_plan(
 
 /// Splits a subscription's MRR (minor units, > 0) over its licensed items by list amount, by
 /// largest remainder; keyed by (product, price), items of the same price summed.
-fn split_over_items(
-    state: &SubscriptionSnapshot,
-    mrr: i64,
-) -> Vec<((Option<String>, String), i64)> {
+fn split_over_items(state: &SubscriptionSnapshot, mrr: i64) -> Vec<(PlanKey, i64)> {
     let licensed: Vec<(&ledger::domain::SubscriptionItem, Decimal)> = state
         .items
         .iter()
