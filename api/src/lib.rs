@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod money_text;
 pub mod params;
 pub mod prometheus_metrics;
 pub mod routes;

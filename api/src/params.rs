@@ -1,7 +1,7 @@
 //! Query-parameter parsing with errors that name the parameter.
 
 use crate::ApiError;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use ledger::domain::Currency;
 use ledger::store::FeedCursor;
 use projections::rules::Month;
@@ -9,6 +9,9 @@ use std::collections::HashMap;
 
 /// The widest month range a report accepts (50 years).
 pub const MAX_REPORT_MONTHS: i64 = 600;
+
+/// The widest day range the daily report accepts (about ten years).
+pub const MAX_REPORT_DAYS: i64 = 3_660;
 
 /// Events per page of `GET /v1/events` when `limit` is absent.
 pub const DEFAULT_FEED_LIMIT: i64 = 100;
@@ -60,7 +63,43 @@ pub fn month_range(query: &Query) -> Result<(Month, Month), ApiError> {
     Ok((from, to))
 }
 
-fn month(query: &Query, name: &'static str) -> Result<Month, ApiError> {
+/// `from` and `to`: required UTC days `YYYY-MM-DD`, from <= to, at most [`MAX_REPORT_DAYS`]
+/// days (both included).
+pub fn day_range(query: &Query) -> Result<(NaiveDate, NaiveDate), ApiError> {
+    let from = day(query, "from")?;
+    let to = day(query, "to")?;
+    if from > to {
+        return Err(ApiError::invalid(
+            "to",
+            format!("must not be before from ({from})"),
+        ));
+    }
+    if (to - from).num_days() >= MAX_REPORT_DAYS {
+        return Err(ApiError::invalid(
+            "to",
+            format!("range is limited to {MAX_REPORT_DAYS} days"),
+        ));
+    }
+    Ok((from, to))
+}
+
+/// A required UTC day `YYYY-MM-DD` named `name` (e.g. `date`).
+pub fn day(query: &Query, name: &'static str) -> Result<NaiveDate, ApiError> {
+    let raw = required(query, name)?;
+    let well_formed = raw.len() == 10 && raw.as_bytes()[4] == b'-' && raw.as_bytes()[7] == b'-';
+    well_formed
+        .then(|| NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or_else(|| ApiError::invalid(name, "expected a day as YYYY-MM-DD, e.g. 2025-03-31"))
+}
+
+/// `as_of`: an optional RFC 3339 recorded time (UTC): answer as the log stood then.
+pub fn as_of(query: &Query) -> Result<Option<DateTime<Utc>>, ApiError> {
+    optional_instant(query, "as_of")
+}
+
+/// A required month `YYYY-MM` named `name` (e.g. `month`).
+pub fn month(query: &Query, name: &'static str) -> Result<Month, ApiError> {
     required(query, name)?
         .parse()
         .map_err(|_| ApiError::invalid(name, "expected a month as YYYY-MM, e.g. 2025-01"))

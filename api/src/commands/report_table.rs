@@ -1,7 +1,8 @@
 //! Terminal tables of the monthly reports. Amounts are shown in major units of the currency
 //! (e.g. dollars), converted exactly from minor units.
 
-use ledger::domain::{minor_unit_exponent, Currency};
+use crate::money_text::{major_units, major_units_decimal};
+use ledger::domain::Currency;
 use projections::rules::{format_rate, CashReportMonth, ChurnReportMonth, MrrReportMonth};
 use rust_decimal::Decimal;
 
@@ -94,16 +95,6 @@ pub fn print_cash_table(currency: &Currency, months: &[CashReportMonth]) {
         })
         .collect();
     print_table(&header, &rows);
-}
-
-fn major_units(currency: &Currency, minor: i64) -> String {
-    major_units_decimal(currency, Decimal::from(minor))
-}
-
-fn major_units_decimal(currency: &Currency, minor: Decimal) -> String {
-    let exponent = minor_unit_exponent(currency);
-    let major = (minor / Decimal::from(10_i64.pow(exponent))).round_dp(exponent);
-    format!("{major:.prec$}", prec = exponent as usize)
 }
 
 fn print_table(header: &[&str], rows: &[Vec<String>]) {

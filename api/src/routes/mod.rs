@@ -1,11 +1,14 @@
 //! The HTTP routes. This contract is fixed: later versions extend it, never break it.
 
 mod customers;
+mod daily_and_plans;
 mod event_json;
 mod feed;
 mod log_figures;
 mod prometheus;
+pub mod report_format;
 mod reports;
+mod restatements;
 mod status;
 mod webhooks;
 
@@ -24,9 +27,17 @@ pub const WEBHOOK_BODY_LIMIT_BYTES: usize = 1024 * 1024;
 /// - `GET /v1/events?after=<cursor>&limit=<n>` — the gap-free global feed, page by page;
 /// - `GET /metrics` — Prometheus metrics;
 /// - `GET /v1/reports/{mrr,churn,cash}?currency=&from=YYYY-MM&to=YYYY-MM` — monthly reports;
+/// - `GET /v1/reports/mrr/daily?currency=&from=YYYY-MM-DD&to=YYYY-MM-DD` — MRR per UTC day;
+/// - `GET /v1/reports/mrr/by-plan?currency=&date=YYYY-MM-DD` — MRR per product/price;
+/// - `GET /v1/reports/restatements?currency=&month=YYYY-MM` — later changes to a closed month;
 /// - `GET /v1/customers/{id}/mrr?at=<RFC3339>[&currency=]` — a customer's MRR at an instant;
+/// - `GET /v1/customers/{id}/timeline` — every change of a customer's MRR, with its events;
 /// - `GET /v1/customers/{id}/events?as_of=<RFC3339>` — a customer's audit trail, as recorded
 ///   by `as_of`.
+///
+/// Every report (the `reports` routes, customer `mrr` and `timeline`) takes
+/// `as_of=<RFC3339>` (as the log stood at that recorded time) and answers CSV on
+/// `format=csv` or `Accept: text/csv` ([`report_format`]).
 ///
 /// Installs the Prometheus recorder on first call ([`crate::prometheus_metrics`]).
 pub fn router(state: AppState) -> Router {
@@ -43,7 +54,14 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/reports/mrr", get(reports::mrr))
         .route("/v1/reports/churn", get(reports::churn))
         .route("/v1/reports/cash", get(reports::cash))
+        .route("/v1/reports/mrr/daily", get(daily_and_plans::daily))
+        .route("/v1/reports/mrr/by-plan", get(daily_and_plans::by_plan))
+        .route("/v1/reports/restatements", get(restatements::restatements))
         .route("/v1/customers/{customer}/mrr", get(customers::mrr_at))
+        .route(
+            "/v1/customers/{customer}/timeline",
+            get(customers::timeline),
+        )
         .route("/v1/customers/{customer}/events", get(customers::events))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -9,6 +9,10 @@
 //! 5. [`customer_months`]: one customer's open, close and movement totals per month (§0, §3).
 //! 6. [`mrr_report`] and [`churn_report`]: totals and rates over all customers of a currency (§4).
 //! 7. [`cash_report`]: collected, refunded and outstanding per month (§5).
+//! 8. Read-side views of the same rules: [`daily_report`] (per UTC day), [`mrr_changes`] (a
+//!    customer's changes one by one), [`mrr_by_plan`] (per product/price at a day's end),
+//!    [`RecordedMrrSnapshots`] (the snapshots as the log stood at a recorded time, for `as_of`)
+//!    and [`restatements`] (changes to a closed month that became known later).
 //!
 //! Units everywhere: amounts are `i64` integer minor units of one currency; times are UTC;
 //! rates are `rust_decimal::Decimal` fractions (0.25 = 25 %) rounded by [`round_rate`].
@@ -17,14 +21,19 @@ mod cash_report;
 mod churn_report;
 mod customer_months;
 mod customer_timeline;
+mod daily_report;
 mod discounts;
 mod item_amount;
 mod month;
 mod movements;
+mod mrr_changes;
 mod mrr_report;
 mod observed;
+mod plan_report;
 mod rates;
+mod recorded_snapshots;
 mod report_rows;
+mod restatements;
 mod subscription_mrr;
 
 #[cfg(test)]
@@ -36,15 +45,24 @@ pub use cash_report::{cash_report, CashReportMonth};
 pub use churn_report::{churn_report, ChurnReportMonth};
 pub use customer_months::{customer_months, CustomerMonth};
 pub use customer_timeline::{customer_mrr_timelines, mrr_at, mrr_before, MrrPoint};
+pub use daily_report::{daily_report, DailyReportDay};
 pub use discounts::{
     discounted_amount_per_period, discounts_on_subscription, DiscountOnSubscription,
 };
 pub use item_amount::{item_amount_per_billing_period, transformed_quantity, MonthlyNormalisation};
 pub use month::{Month, MonthParseError, MonthRange};
 pub use movements::{daily_movements, DailyMovement, MovementKind};
+pub use mrr_changes::{mrr_changes, MrrChange};
 pub use mrr_report::{mrr_report, MrrReportMonth};
 pub use observed::{Observed, OrderKey};
+pub use plan_report::{mrr_by_plan, PlanMrr};
 pub use rates::{format_rate, rate, round_rate, RATE_DECIMALS};
+pub use recorded_snapshots::{
+    CustomerSnapshots, RecordedMrrSnapshots, RecordedSnapshot, SnapshotSource,
+};
+pub use restatements::{
+    restatements, MonthFigures, MonthRestatements, Restatement, RestatementCause,
+};
 pub use subscription_mrr::{
     current_period_start, list_amount_per_billing_period, monthly_normalisation, subscription_mrr,
     SubscriptionHistory,

@@ -102,7 +102,7 @@ pub fn daily_movements(timeline: &[MrrPoint]) -> Vec<DailyMovement> {
 
 /// The movement type for a day that starts at `mrr_before` and ends at `mrr_after`
 /// (revenue-rules.md §3); `None` when there is no movement.
-fn classify(
+pub(crate) fn classify(
     mrr_before: i64,
     mrr_after: i64,
     was_active_at_end_of_an_earlier_day: bool,

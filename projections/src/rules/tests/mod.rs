@@ -8,5 +8,6 @@ mod month;
 mod movements;
 mod mrr_and_churn_reports;
 mod rates;
+mod read_side;
 mod statuses_and_timelines;
 mod worked_example_section_7;
