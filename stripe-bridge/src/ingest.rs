@@ -9,9 +9,9 @@
 
 use crate::translate::{translate, Translation};
 use ledger::domain::{Actor, EventMetadata};
-use ledger::store::append::{append_in, lock_streams};
+use ledger::store::append::append_streams_in;
 use ledger::store::inbox::{self, InboxMessage, InboxOutcome};
-use ledger::store::{AppendOutcome, AppendSignal, ExpectedVersion, NewEvent, StreamEvent};
+use ledger::store::{AppendSignal, ExpectedVersion, NewEvent, StreamAppend, StreamEvent};
 use ledger::LedgerError;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -178,28 +178,13 @@ pub async fn ingest_stripe_event(
         return Ok(report);
     }
     let mut transaction = pool.begin().await?;
-    if prepared.events.len() > 1 {
-        let streams: Vec<String> = prepared
-            .events
-            .iter()
-            .map(|event| event.stream_id.clone())
-            .collect();
-        lock_streams(&mut transaction, &streams).await?;
-    }
-    for event in &prepared.events {
-        let appended = append_in(
-            &mut transaction,
-            &event.stream_id,
-            ExpectedVersion::Any,
-            std::slice::from_ref(&event.event),
-        )
-        .await?;
-        match appended {
-            AppendOutcome::Appended { positions, .. } | AppendOutcome::Duplicate { positions } => {
-                report.positions.extend(positions)
-            }
-        }
-    }
+    // One round trip appends every stream (locked together, in a fixed order), as the
+    // transaction's first write.
+    let appended =
+        append_streams_in(&mut transaction, None, &stream_appends(&prepared.events)).await?;
+    report
+        .positions
+        .extend(appended.events().iter().map(|event| event.global_position));
     let kept = inbox::insert(&mut transaction, &prepared.inbox_message(body)).await?;
     if !kept {
         // A concurrent delivery of the same message committed first.
@@ -211,6 +196,26 @@ pub async fn ingest_stripe_event(
     append_signal.notify();
     report.outcome = Some(prepared.outcome);
     Ok(report)
+}
+
+/// Groups prepared events by stream (in order of first appearance, stream order kept) for one
+/// multi-stream append. Stripe is the source of truth, so any stream version is accepted.
+fn stream_appends(events: &[StreamEvent]) -> Vec<StreamAppend> {
+    let mut appends: Vec<StreamAppend> = Vec::new();
+    for event in events {
+        match appends
+            .iter_mut()
+            .find(|append| append.stream_id == event.stream_id)
+        {
+            Some(append) => append.events.push(event.event.clone()),
+            None => appends.push(StreamAppend {
+                stream_id: event.stream_id.clone(),
+                expected: ExpectedVersion::Any,
+                events: vec![event.event.clone()],
+            }),
+        }
+    }
+    appends
 }
 
 /// The inbox key, type, outcome and reason of a translation.
