@@ -55,6 +55,21 @@ pub const ACME_SMALL: Dataset = Dataset {
     to: "2025-12",
 };
 
+/// Every rule acme-small and the worked example leave out (`rules-coverage`): graduated and
+/// volume tiers, `transform_quantity`, a metered item, repeating and forever amount coupons and
+/// their removal, several subscriptions of one customer, `paused` / `past_due` / `unpaid`, the
+/// pre-2025-03-31 payload shape, and jpy. Figures derived by hand in its README.
+pub const RULES_COVERAGE: Dataset = Dataset {
+    name: "rules-coverage",
+    events_jsonl: include_str!("../fixtures/rules-coverage/events.jsonl"),
+    expected_mrr: include_str!("../fixtures/rules-coverage/expected/mrr.json"),
+    expected_churn: include_str!("../fixtures/rules-coverage/expected/churn.json"),
+    expected_cash: include_str!("../fixtures/rules-coverage/expected/cash.json"),
+    expected_customers: include_str!("../fixtures/rules-coverage/expected/customers.json"),
+    from: "2025-01",
+    to: "2025-04",
+};
+
 /// How the history is delivered.
 #[derive(Debug, Clone, Copy)]
 pub enum Delivery {

@@ -3,7 +3,7 @@
 
 use projections::projector::rebuild;
 use replay_tests::{
-    assert_matches_expected, Dataset, Delivery, Replay, ACME_SMALL, WORKED_EXAMPLE,
+    assert_matches_expected, Dataset, Delivery, Replay, ACME_SMALL, RULES_COVERAGE, WORKED_EXAMPLE,
 };
 
 async fn replay_in_order_then_rebuild(dataset: &Dataset) {
@@ -72,4 +72,16 @@ async fn acme_small_in_order_matches_expected_and_rebuild_is_identical() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acme_small_shuffled_with_duplicates_matches_expected() {
     replay_shuffled_with_duplicates(&ACME_SMALL, 20_250_101).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_coverage_in_order_matches_expected_and_rebuild_is_identical() {
+    replay_in_order_then_rebuild(&RULES_COVERAGE).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_coverage_shuffled_with_duplicates_matches_expected() {
+    for seed in [7, 8] {
+        replay_shuffled_with_duplicates(&RULES_COVERAGE, seed).await;
+    }
 }
