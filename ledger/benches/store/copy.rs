@@ -1,11 +1,44 @@
-//! COPY import: the ceiling (plain `COPY ... FROM STDIN` into `raw_events`, text format, same
-//! rows), until `ledger::store::bulk_import` lands on main.
+//! COPY import: Tally's bulk import (`ledger::store::bulk_import::copy_append_chunk`, what
+//! `tally import` uses) and the ceiling (plain `COPY ... FROM STDIN` into `raw_events`, text
+//! format, same rows, no store logic).
 
 use crate::payload::{Payloads, EVENT_TYPE, SCHEMA_VERSION};
+use ledger::store::bulk_import::copy_append_chunk;
+use ledger::store::StreamEvent;
 use sqlx::PgPool;
 use std::fmt::Write;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
+
+/// Events per bulk-import chunk (one transaction each).
+pub const CHUNK: u64 = 10_000;
+
+/// Imports `count` fresh events (10 per stream) through `copy_append_chunk` in chunks of
+/// [`CHUNK`]. Returns the time, building the chunks included.
+pub async fn copy_bulk_import(pool: &PgPool, payloads: &Payloads, count: u64) -> Duration {
+    let mut connection = pool.acquire().await.expect("acquire");
+    let run = Uuid::new_v4().simple().to_string();
+    let started = Instant::now();
+    let mut imported = 0u64;
+    while imported < count {
+        let size = CHUNK.min(count - imported);
+        let chunk: Vec<StreamEvent> = payloads
+            .new_events(size as usize)
+            .into_iter()
+            .enumerate()
+            .map(|(n, event)| {
+                let n = imported + n as u64;
+                StreamEvent::new(format!("subscription-sub_bulk_{run}_{}", n / 10), event)
+            })
+            .collect();
+        let outcome = copy_append_chunk(&mut connection, &chunk, &[])
+            .await
+            .expect("bulk import chunk");
+        assert_eq!(outcome.appended, size);
+        imported += size;
+    }
+    started.elapsed()
+}
 
 /// Bytes buffered before each send to the server.
 const SEND_BUFFER: usize = 1 << 20;

@@ -32,7 +32,6 @@ struct Scale {
     name: &'static str,
     append_duration: Duration,
     read_all_events: i64,
-    read_all_cap: Duration,
     breakdown_sample: u64,
     copy_events: u64,
     lag_duration: Duration,
@@ -42,7 +41,6 @@ const FULL: Scale = Scale {
     name: "full",
     append_duration: Duration::from_secs(2),
     read_all_events: 1_000_000,
-    read_all_cap: Duration::from_secs(10),
     breakdown_sample: 200_000,
     copy_events: 200_000,
     lag_duration: Duration::from_secs(10),
@@ -52,7 +50,6 @@ const SMALL: Scale = Scale {
     name: "small",
     append_duration: Duration::from_millis(500),
     read_all_events: 100_000,
-    read_all_cap: Duration::from_secs(3),
     breakdown_sample: 50_000,
     copy_events: 50_000,
     lag_duration: Duration::from_secs(3),
@@ -63,6 +60,7 @@ const WRITERS: [usize; 3] = [1, 8, 32];
 const HOT_WRITERS: usize = 8;
 const SYSTEMS: [System; 3] = [System::Tally, System::PostgresEs, System::Raw];
 const READ_PAGE: i64 = 1000;
+const READ_PAGE_LARGE: i64 = 5000;
 const LAG_RATE: u32 = 1000;
 
 fn scale() -> Scale {
@@ -213,21 +211,16 @@ async fn run(scale: Scale) {
     let pool = database::pool(&options, 2).await;
     eprintln!("filling the log to {} events", scale.read_all_events);
     let fill = read_all::fill_to(&pool, &payloads, scale.read_all_events).await;
-    eprintln!("reading the whole log");
-    let as_is = read_all::read_all(&pool, READ_PAGE, scale.read_all_cap).await;
+    eprintln!("reading the whole log through a Subscription");
+    let read = read_all::read_all(&pool, READ_PAGE).await;
+    let large_pages = read_all::read_all(&pool, READ_PAGE_LARGE).await;
+    let read_rate = read
+        .events_per_second()
+        .max(large_pages.events_per_second());
     eprintln!(
-        "read-all: {:.0} events/s; with the ORDER BY fix",
-        as_is.events_per_second()
-    );
-    let fixed = read_all::read_all_fixed(&pool, READ_PAGE).await;
-    let read_rate = if as_is.complete {
-        as_is.events_per_second()
-    } else {
-        fixed.events_per_second()
-    };
-    eprintln!(
-        "read-all fixed: {:.0} events/s; timing its parts",
-        fixed.events_per_second()
+        "read-all: {:.0} events/s (pages of {READ_PAGE}), {:.0} (pages of {READ_PAGE_LARGE}); timing its parts",
+        read.events_per_second(),
+        large_pages.events_per_second()
     );
     let parts = read_all::breakdown(&pool, READ_PAGE, scale.breakdown_sample).await;
     println!(
@@ -244,26 +237,14 @@ async fn run(scale: Scale) {
     );
     println!("| read | events | seconds | events/s |");
     println!("|---|---:|---:|---:|");
-    println!(
-        "| `read::read_all_after` as on this branch{} | {} | {:.2} | {} |",
-        if as_is.complete {
-            String::new()
-        } else {
-            format!(
-                " (STOPPED after {} s: each page scans the whole table, see below)",
-                scale.read_all_cap.as_secs()
-            )
-        },
-        thousands(as_is.events as f64),
-        as_is.elapsed.as_secs_f64(),
-        thousands(as_is.events_per_second())
-    );
-    println!(
-        "| same query with `ORDER BY events.transaction_id, events.global_position`, same decode | {} | {:.2} | {} |",
-        thousands(fixed.events as f64),
-        fixed.elapsed.as_secs_f64(),
-        thousands(fixed.events_per_second())
-    );
+    for (pages, result) in [(READ_PAGE, &read), (READ_PAGE_LARGE, &large_pages)] {
+        println!(
+            "| `Subscription::try_next_batch`, pages of {pages} | {} | {:.2} | {} |",
+            thousands(result.events as f64),
+            result.elapsed.as_secs_f64(),
+            thousands(result.events_per_second())
+        );
+    }
     println!();
     let per_event = |d: Duration| format!("{:.2}", d.as_secs_f64() * 1e6 / parts.rows as f64);
     let rate_of = |d: Duration| {
@@ -328,10 +309,18 @@ async fn run(scale: Scale) {
     eprintln!("COPY of {} events", scale.copy_events);
     let copy_time = copy::copy_raw(&pool, &payloads, scale.copy_events).await;
     let copy_rate = scale.copy_events as f64 / copy_time.as_secs_f64();
+    let bulk_time = copy::copy_bulk_import(&pool, &payloads, scale.copy_events).await;
+    let bulk_rate = scale.copy_events as f64 / bulk_time.as_secs_f64();
     println!("### COPY import\n");
     println!("| import | events | seconds | events/s |");
     println!("|---|---:|---:|---:|");
-    println!("| `ledger::store::bulk_import` | PLACEHOLDER: not on main yet | | |");
+    println!(
+        "| `ledger::store::bulk_import::copy_append_chunk` (binary COPY, chunks of {}, locks, dedup, stream heads) | {} | {:.2} | {} |",
+        thousands(copy::CHUNK as f64),
+        thousands(scale.copy_events as f64),
+        bulk_time.as_secs_f64(),
+        thousands(bulk_rate)
+    );
     println!(
         "| plain `COPY ... FROM STDIN` into `raw_events` (ceiling; text format, encoding included) | {} | {:.2} | {} |",
         thousands(scale.copy_events as f64),
@@ -389,19 +378,15 @@ async fn run(scale: Scale) {
         );
     }
     println!(
-        "| read-all >= 400,000 events/s | {}{} | {} |",
+        "| read-all >= 400,000 events/s | {} | {} |",
         thousands(read_rate),
-        if as_is.complete {
-            ""
-        } else {
-            " (with the ORDER BY fix; as is: far below)"
-        },
         check(read_rate >= 400_000.0)
     );
     println!(
-        "| COPY >= 100,000 events/s | {} (plain-COPY ceiling; `bulk_import` pending) | {} |",
+        "| COPY import >= 100,000 events/s | {} (plain-COPY ceiling {}) | {} |",
+        thousands(bulk_rate),
         thousands(copy_rate),
-        check(copy_rate >= 100_000.0)
+        check(bulk_rate >= 100_000.0)
     );
     println!(
         "| projection lag p99 < 250 ms | {} ms | {} |",

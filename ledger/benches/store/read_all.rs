@@ -6,7 +6,7 @@
 use crate::payload::{Payloads, EVENT_TYPE, SCHEMA_VERSION};
 use chrono::{DateTime, Utc};
 use ledger::domain::{EventMetadata, SubscriptionObserved};
-use ledger::store::{read, FeedCursor, RecordedEvent};
+use ledger::store::{AppendSignal, FeedCursor, Subscription, SubscriptionOptions};
 use sqlx::postgres::PgRow;
 use sqlx::{Executor, PgPool, Row};
 use std::sync::Arc;
@@ -128,8 +128,6 @@ pub struct ReadResult {
     pub events: u64,
     /// Time spent.
     pub elapsed: Duration,
-    /// False when the time cap stopped the read before the end of the log.
-    pub complete: bool,
 }
 
 impl ReadResult {
@@ -139,89 +137,36 @@ impl ReadResult {
     }
 }
 
-/// Reads the feed from the start through `read::read_all_after` in pages of `page` events on
-/// one connection, until the end of the log or until `cap` has passed (each page of the
-/// current query costs a scan of the whole table, see `FEED_QUERY`, so a capped read still
-/// gives its steady rate).
-pub async fn read_all(pool: &PgPool, page: i64, cap: Duration) -> ReadResult {
-    let mut connection = pool.acquire().await.expect("acquire");
-    let mut cursor = FeedCursor::default();
-    let mut events_read = 0u64;
-    let started = Instant::now();
-    let complete = loop {
-        if started.elapsed() > cap {
-            break false;
-        }
-        let events = read::read_all_after(&mut *connection, cursor, page)
-            .await
-            .expect("read_all_after");
-        let Some(last) = events.last() else {
-            break true;
-        };
-        cursor = FeedCursor {
-            transaction_id: last.transaction_id,
-            global_position: last.global_position,
-        };
-        events_read += events.len() as u64;
-        std::hint::black_box(&events);
-    };
-    ReadResult {
-        events: events_read,
-        elapsed: started.elapsed(),
-        complete,
-    }
-}
-
-/// Reads the whole feed like `read_all`, but with `FEED_QUERY` (read.rs's query with its
-/// `ORDER BY` naming the table's columns) and read.rs's decode into `RecordedEvent`, copied:
-/// what `read_all_after` gives once its `ORDER BY` is fixed.
-pub async fn read_all_fixed(pool: &PgPool, page: i64) -> ReadResult {
-    let mut connection = pool.acquire().await.expect("acquire");
-    let mut cursor = FeedCursor::default();
+/// Reads the whole feed from the start through a [`Subscription`] (the path projectors and
+/// downstream consumers use: `read::read_all_after` pages in gap-free global order, decoded to
+/// `RecordedEvent`), in pages of `page` events, until it is caught up.
+pub async fn read_all(pool: &PgPool, page: i64) -> ReadResult {
+    let signal = AppendSignal::new();
+    let mut subscription = Subscription::new(
+        pool.clone(),
+        &signal,
+        FeedCursor::default(),
+        SubscriptionOptions {
+            page_size: page,
+            ..SubscriptionOptions::default()
+        },
+    );
     let mut events_read = 0u64;
     let started = Instant::now();
     loop {
-        let rows: Vec<PgRow> = sqlx::query(FEED_QUERY)
-            .bind(cursor.transaction_id.to_string())
-            .bind(cursor.global_position)
-            .bind(page)
-            .fetch_all(&mut *connection)
+        let events = subscription
+            .try_next_batch()
             .await
-            .expect("feed query");
-        let events: Vec<RecordedEvent> = rows.iter().map(recorded_event).collect();
-        let Some(last) = events.last() else { break };
-        cursor = FeedCursor {
-            transaction_id: last.transaction_id,
-            global_position: last.global_position,
-        };
+            .expect("subscription page");
+        if events.is_empty() {
+            break;
+        }
         events_read += events.len() as u64;
         std::hint::black_box(&events);
     }
     ReadResult {
         events: events_read,
         elapsed: started.elapsed(),
-        complete: true,
-    }
-}
-
-/// read.rs's `recorded_event`, copied (it is private).
-fn recorded_event(row: &PgRow) -> RecordedEvent {
-    let metadata: serde_json::Value = row.get("metadata");
-    let metadata: EventMetadata = serde_json::from_value(metadata).expect("metadata");
-    RecordedEvent {
-        global_position: row.get("global_position"),
-        transaction_id: row.get("transaction_id"),
-        stream_id: row.get("stream_id"),
-        stream_version: row.get("stream_version"),
-        event_id: row.get::<Uuid, _>("event_id"),
-        event_type: row.get("event_type"),
-        schema_version: row.get("schema_version"),
-        payload: row
-            .get::<sqlx::types::Json<Box<serde_json::value::RawValue>>, _>("payload")
-            .0,
-        metadata,
-        effective_at: row.get::<DateTime<Utc>, _>("effective_at"),
-        recorded_at: row.get::<DateTime<Utc>, _>("recorded_at"),
     }
 }
 
