@@ -33,7 +33,8 @@ fn stream_prefix(table: SnapshotTable) -> &'static str {
 /// Loads the `selection` of `table` with each row's source event, keeping only rows whose
 /// event was recorded at or before `known_by` (`None`: all). Rows in order key order per
 /// object. The source event is found by the row's `source_id` (Stripe Event id, else event id)
-/// in its object's stream (index `events_source_id_idx`, migration 0006).
+/// in its object's stream (found through `events_stream_version_key`: a stream holds few
+/// events, so no index on the source id is kept; it would cost every append).
 pub(crate) async fn load_recorded<T: DeserializeOwned>(
     pool: &PgPool,
     table: SnapshotTable,
