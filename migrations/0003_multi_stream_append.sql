@@ -65,11 +65,22 @@ BEGIN
         END IF;
     END IF;
 
-    FOR v_stream IN SELECT s FROM unnest(p_stream_ids) AS s ORDER BY s COLLATE "C" LOOP
-        PERFORM pg_advisory_xact_lock(hashtextextended(v_stream, 0));
-    END LOOP;
+    IF cardinality(p_stream_ids) = 1 THEN
+        PERFORM pg_advisory_xact_lock(hashtextextended(p_stream_ids[1], 0));
+    ELSE
+        FOR v_stream IN SELECT s FROM unnest(p_stream_ids) AS s ORDER BY s COLLATE "C" LOOP
+            PERFORM pg_advisory_xact_lock(hashtextextended(v_stream, 0));
+        END LOOP;
+    END IF;
 
-    SELECT count(*) INTO v_existing FROM events e WHERE e.event_id = ANY (p_event_ids);
+    -- One query after the locks (a new snapshot, so it sees every append committed before we
+    -- got them): how many of the event ids exist, and every stream's head.
+    SELECT (SELECT count(*) FROM events e WHERE e.event_id = ANY (p_event_ids)),
+           (SELECT array_agg(coalesce(s.version, 0) ORDER BY i.n)
+            FROM unnest(p_stream_ids) WITH ORDINALITY AS i(id, n)
+            LEFT JOIN streams s ON s.stream_id = i.id)
+    INTO v_existing, v_heads;
+
     IF v_existing > 0 THEN
         IF v_existing <> cardinality(p_event_ids) THEN
             RAISE EXCEPTION 'append partially duplicates stored events (% of % event ids exist)',
@@ -84,10 +95,6 @@ BEGIN
         RETURN;
     END IF;
 
-    SELECT array_agg(coalesce(s.version, 0) ORDER BY i.n) INTO v_heads
-    FROM unnest(p_stream_ids) WITH ORDINALITY AS i(id, n)
-    LEFT JOIN streams s ON s.stream_id = i.id;
-
     FOR i IN 1 .. cardinality(p_stream_ids) LOOP
         IF p_expected_versions[i] IS NOT NULL AND p_expected_versions[i] <> v_heads[i] THEN
             RAISE EXCEPTION 'stream %: expected version %, found %',
@@ -99,23 +106,30 @@ BEGIN
         END IF;
     END LOOP;
 
+    -- One statement inserts the events and moves the heads.
     RETURN QUERY
-        INSERT INTO events AS e
-            (command_id, stream_id, stream_version, event_id, event_type, schema_version,
-             payload, metadata, effective_at)
-        SELECT p_command_id,
-               p_stream_ids[x.s],
-               v_heads[x.s] + row_number() OVER (PARTITION BY x.s ORDER BY x.n),
-               x.id, x.t, x.v, x.p, x.m, x.eff
-        FROM unnest(p_event_streams, p_event_ids, p_event_types, p_schema_versions, p_payloads,
-                    p_metadata, p_effective_at)
-             WITH ORDINALITY AS x(s, id, t, v, p, m, eff, n)
-        ORDER BY x.n
-        RETURNING e.global_position, e.stream_id, e.stream_version, false;
-
-    INSERT INTO streams AS s (stream_id, version)
-    SELECT p_stream_ids[c.s], v_heads[c.s] + c.appended
-    FROM (SELECT x.s, count(*) AS appended FROM unnest(p_event_streams) AS x(s) GROUP BY x.s) AS c
-    ON CONFLICT ON CONSTRAINT streams_pkey DO UPDATE SET version = excluded.version;
+        WITH inserted AS (
+            INSERT INTO events AS e
+                (command_id, stream_id, stream_version, event_id, event_type, schema_version,
+                 payload, metadata, effective_at)
+            SELECT p_command_id,
+                   p_stream_ids[x.s],
+                   v_heads[x.s] + row_number() OVER (PARTITION BY x.s ORDER BY x.n),
+                   x.id, x.t, x.v, x.p, x.m, x.eff
+            FROM unnest(p_event_streams, p_event_ids, p_event_types, p_schema_versions,
+                        p_payloads, p_metadata, p_effective_at)
+                 WITH ORDINALITY AS x(s, id, t, v, p, m, eff, n)
+            ORDER BY x.n
+            RETURNING e.global_position, e.stream_id, e.stream_version
+        ), moved AS (
+            INSERT INTO streams AS s (stream_id, version)
+            SELECT p_stream_ids[c.s], v_heads[c.s] + c.appended
+            FROM (SELECT x.s, count(*) AS appended
+                  FROM unnest(p_event_streams) AS x(s) GROUP BY x.s) AS c
+            ON CONFLICT ON CONSTRAINT streams_pkey DO UPDATE SET version = excluded.version
+        )
+        SELECT r.global_position, r.stream_id, r.stream_version, false
+        FROM inserted AS r
+        ORDER BY r.global_position;
 END
 $$;
