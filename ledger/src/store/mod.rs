@@ -28,7 +28,7 @@ pub use append::{
     StreamsAppendOutcome,
 };
 pub use append_signal::AppendSignal;
-pub use checkpoint::{Checkpoint, FeedCursor, ProjectorFailure};
+pub use checkpoint::{Checkpoint, FeedCursor, ProjectorFailure, StoredCheckpoint};
 pub use notifications::FeedNotifications;
 pub use record::RecordedEvent;
 pub use subscription::{Subscription, SubscriptionOptions};
