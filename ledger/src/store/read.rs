@@ -24,11 +24,13 @@ pub async fn read_all_after<'c>(
     cursor: FeedCursor,
     limit: i64,
 ) -> Result<Vec<RecordedEvent>, LedgerError> {
+    // ORDER BY names the table's columns: a bare `transaction_id` would be the output column
+    // (the bigint cast), which no index serves, so every page would sort the rest of the log.
     let sql = format!(
         "SELECT {COLUMNS} FROM events
          WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
            AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-         ORDER BY transaction_id, global_position
+         ORDER BY events.transaction_id, events.global_position
          LIMIT $3"
     );
     let rows = sqlx::query(&sql)
