@@ -76,8 +76,19 @@ pub enum Command {
         #[arg(long)]
         to: String,
     },
-    /// Replay the whole log into fresh read models.
-    Rebuild,
+    /// Replay the whole log into new versions of the read models while the old ones keep
+    /// serving, then switch readers (and a running server's projectors) to them atomically.
+    Rebuild {
+        /// Only this projection (`mrr`, `cash` or `customer_events`); default: all.
+        #[arg(long)]
+        projection: Option<String>,
+    },
+    /// Benchmarks, against the database given (use an empty one).
+    Bench {
+        /// Which benchmark.
+        #[command(subcommand)]
+        benchmark: Benchmark,
+    },
     /// Print a customer's audit trail (every domain event about it, with its metadata) as a
     /// table, optionally as the log held it at an earlier instant.
     History {
@@ -100,4 +111,25 @@ pub enum ReportKind {
     Churn,
     /// Cash collected, refunded, outstanding.
     Cash,
+}
+
+/// The benchmarks of `tally bench`.
+#[derive(Debug, Subcommand)]
+pub enum Benchmark {
+    /// Load a synthetic Stripe-like history (~100 events per customer) and measure raw read
+    /// rate, rebuild events/s, report query latency and projection lag under 1,000 events/s.
+    Projections {
+        /// Customers in the synthetic history.
+        #[arg(long, default_value_t = 10_000)]
+        customers: u32,
+        /// Months of history.
+        #[arg(long, default_value_t = 24)]
+        months: u32,
+        /// RNG seed (same seed, same history).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Seconds of the steady 1,000 events/s stream measured for lag.
+        #[arg(long, default_value_t = 20)]
+        stream_seconds: u64,
+    },
 }

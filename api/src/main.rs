@@ -1,7 +1,7 @@
 //! The `tally` binary: parses the command line and runs a subcommand. The binary's edge is the
 //! only place `anyhow` is used.
 
-use api::cli::{Cli, Command};
+use api::cli::{Benchmark, Cli, Command};
 use api::commands;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -32,7 +32,26 @@ async fn main() -> anyhow::Result<()> {
             from,
             to,
         } => commands::report(database_url, data_dir, kind, &currency, &from, &to).await,
-        Command::Rebuild => commands::rebuild(database_url, data_dir).await,
+        Command::Rebuild { projection } => {
+            commands::rebuild(database_url, data_dir, projection.as_deref()).await
+        }
+        Command::Bench {
+            benchmark:
+                Benchmark::Projections {
+                    customers,
+                    months,
+                    seed,
+                    stream_seconds,
+                },
+        } => {
+            let options = commands::BenchOptions {
+                customers,
+                months,
+                seed,
+                stream_seconds,
+            };
+            commands::bench_projections(database_url, data_dir, options).await
+        }
         Command::History { customer, as_of } => {
             commands::history(database_url, data_dir, &customer, as_of.as_deref()).await
         }

@@ -34,4 +34,18 @@ pub enum ProjectionError {
         /// How long we waited.
         seconds: u64,
     },
+    /// A rebuild of this projection is already running (in this or another process).
+    #[error("a rebuild of projection {projection} is already running")]
+    RebuildAlreadyRunning {
+        /// The projection.
+        projection: String,
+    },
+    /// The checkpoint of the version a rebuild is building was moved by someone else.
+    #[error("the checkpoint of version {version} of projection {projection} was moved by another process during the rebuild")]
+    RebuildInterfered {
+        /// The projection.
+        projection: String,
+        /// The version being built.
+        version: i32,
+    },
 }

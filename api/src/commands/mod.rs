@@ -1,5 +1,6 @@
 //! The `tally` subcommands. This is the binary's edge: errors are `anyhow`.
 
+mod bench;
 mod demo;
 mod history;
 mod import;
@@ -9,6 +10,7 @@ mod report_table;
 mod serve;
 mod webhook_client;
 
+pub use bench::{bench_projections, BenchOptions};
 pub use demo::demo;
 pub use history::{history, history_table};
 pub use import::import;

@@ -19,6 +19,18 @@ pub(crate) struct ProjectorFigures {
     pub watermark: i64,
     /// Events not applied yet, and the age of the oldest.
     pub lag: ReaderLag,
+    /// The version a rebuild is building (or left unfinished), if any.
+    pub rebuild: Option<RebuildFigures>,
+}
+
+/// A read-model version being built by `tally rebuild` (not live yet).
+pub(crate) struct RebuildFigures {
+    /// Its checkpoint (version, cursor, events applied).
+    pub checkpoint: Checkpoint,
+    /// Every event at or below this global position has been replayed into it.
+    pub watermark: i64,
+    /// Why the rebuild stopped, if it did (it then never switched).
+    pub failure: Option<ProjectorFailure>,
 }
 
 /// Everything `/v1/status` and `/metrics` report about the log.
@@ -52,17 +64,30 @@ pub(crate) async fn gather(
     for name in state.projectors.names() {
         let (checkpoint, failure) = stored
             .iter()
-            .find(|(stored_name, _, _)| stored_name == name)
-            .map(|(_, checkpoint, failure)| (*checkpoint, failure.clone()))
+            .find(|row| row.projection == name && row.live)
+            .map(|row| (row.checkpoint, row.failure.clone()))
             .unwrap_or_default();
         let watermark = read::applied_through(&mut **connection, checkpoint.cursor).await?;
         let lag = log_status::reader_lag(&mut **connection, checkpoint.cursor).await?;
+        let mut rebuild = None;
+        if let Some(row) = stored
+            .iter()
+            .filter(|row| row.projection == name && !row.live)
+            .max_by_key(|row| row.checkpoint.version)
+        {
+            rebuild = Some(RebuildFigures {
+                checkpoint: row.checkpoint,
+                watermark: read::applied_through(&mut **connection, row.checkpoint.cursor).await?,
+                failure: row.failure.clone(),
+            });
+        }
         projectors.push(ProjectorFigures {
             name,
             checkpoint,
             failure,
             watermark,
             lag,
+            rebuild,
         });
     }
     let oldest_writing_transaction =

@@ -8,15 +8,18 @@ use axum::Json;
 use ledger::store::inbox;
 use serde_json::{json, Value};
 
-/// `{"log_head": <int>, "projections": [{"name", "position", "events_applied", "lag_events",
-/// "lag_seconds", "error"}], "oldest_writing_transaction": null | {...}, "inbox": {"translated",
-/// "ignored", "unparsed"}}`.
+/// `{"log_head": <int>, "projections": [{"name", "version", "position", "events_applied",
+/// "lag_events", "lag_seconds", "error", "rebuild"}], "oldest_writing_transaction": null |
+/// {...}, "inbox": {"translated", "ignored", "unparsed"}}`.
 ///
 /// - A projection's `position` is its watermark: every event at or below it has been applied,
 ///   so it equals `log_head` exactly when the projection has caught up. `lag_events` counts the
 ///   committed events it has not applied yet; `lag_seconds` is the age of the oldest of them
 ///   (now minus its `recorded_at`, millisecond precision), 0 when caught up. `error`
 ///   (`{"message", "global_position", "at"}`) is set while its projector is stopped at an event.
+///   `version` is the live read-model version; `rebuild` is `null` or `{"version", "position",
+///   "events_applied", "error"}` for a version `tally rebuild` is building (or left
+///   unfinished: `error` says why it stopped before switching).
 /// - `oldest_writing_transaction`: the oldest running transaction of the whole PostgreSQL
 ///   cluster that holds a transaction id, `{"pid", "database", "application_name", "state",
 ///   "transaction_started_at", "query_started_at", "age_seconds"}`, or `null`. Events
@@ -32,20 +35,31 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         .projectors
         .iter()
         .map(|projector| {
-            let error = projector.failure.as_ref().map(|failure| {
+            let error_json = |failure: &ledger::store::ProjectorFailure| {
                 json!({
                     "message": failure.message,
                     "global_position": failure.global_position,
                     "at": failure.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 })
+            };
+            let error = projector.failure.as_ref().map(error_json);
+            let rebuild = projector.rebuild.as_ref().map(|rebuild| {
+                json!({
+                    "version": rebuild.checkpoint.version,
+                    "position": rebuild.watermark,
+                    "events_applied": rebuild.checkpoint.events_applied,
+                    "error": rebuild.failure.as_ref().map(error_json),
+                })
             });
             json!({
                 "name": projector.name,
+                "version": projector.checkpoint.version,
                 "position": projector.watermark,
                 "events_applied": projector.checkpoint.events_applied,
                 "lag_events": projector.lag.events,
                 "lag_seconds": milliseconds_precision(projector.lag.seconds),
                 "error": error,
+                "rebuild": rebuild,
             })
         })
         .collect();

@@ -32,7 +32,7 @@ pub use append::{
 };
 pub use append_signal::AppendSignal;
 pub use bulk_import::{copy_append_chunk, BulkOutcome, StreamEvent};
-pub use checkpoint::{Checkpoint, FeedCursor, ProjectorFailure};
+pub use checkpoint::{Checkpoint, FeedCursor, ProjectorFailure, StoredCheckpoint};
 pub use notifications::FeedNotifications;
 pub use record::RecordedEvent;
 pub use subscription::{Subscription, SubscriptionOptions};

@@ -3,15 +3,18 @@
 
 mod fingerprint;
 mod leadership;
+mod rebuild;
 mod runner;
+pub mod versions;
 
 pub use fingerprint::read_model_fingerprint;
 pub use leadership::ProjectorLease;
-pub use runner::{catch_up, catch_up_all, rebuild, run_until_stopped, Projectors};
+pub use rebuild::{rebuild, rebuild_with_progress, RebuildOutcome, RebuildProgress};
+pub use runner::{catch_up, catch_up_all, catch_up_or_wait, run_until_stopped, Projectors};
 
 use crate::ProjectionError;
 use ledger::store::RecordedEvent;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use std::future::Future;
 
 /// A projector: applies batches of events, in global feed order, to its read-model tables.
@@ -22,7 +25,8 @@ pub trait Projector: Send + Sync + 'static {
     /// The projection's name (checkpoint key, status name), e.g. `mrr`.
     fn name(&self) -> &'static str;
 
-    /// The read-model tables this projector owns (emptied by a rebuild).
+    /// The read-model tables this projector owns: the names readers use (views over the live
+    /// version) and the names its SQL writes (resolved to a version by `search_path`).
     fn tables(&self) -> &'static [&'static str];
 
     /// Applies `events` (one batch, in feed order) inside the caller's transaction.
@@ -31,4 +35,28 @@ pub trait Projector: Send + Sync + 'static {
         conn: &mut PgConnection,
         events: &[RecordedEvent],
     ) -> impl Future<Output = Result<(), ProjectionError>> + Send;
+
+    /// Applies `events` during a rebuild, into a version nobody reads yet. Defaults to
+    /// [`Projector::apply`]; a projector may store only what it needs here and derive the rest
+    /// once in [`Projector::finish_bulk`] (set-based rebuild). Must still stop at an event it
+    /// cannot apply (never skip one).
+    fn apply_bulk(
+        &self,
+        conn: &mut PgConnection,
+        events: &[RecordedEvent],
+    ) -> impl Future<Output = Result<(), ProjectionError>> + Send {
+        self.apply(conn, events)
+    }
+
+    /// Called once after the last [`Projector::apply_bulk`] of a rebuild, before the version is
+    /// caught up incrementally and switched to: derives whatever `apply_bulk` left out, in
+    /// short transactions that write `version` (see [`versions`]). Defaults to nothing.
+    fn finish_bulk(
+        &self,
+        pool: &PgPool,
+        version: i32,
+    ) -> impl Future<Output = Result<(), ProjectionError>> + Send {
+        let _ = (pool, version);
+        std::future::ready(Ok(()))
+    }
 }

@@ -1,10 +1,10 @@
 //! Running projectors: catch up from the checkpoint in batches, tail the live log, rebuild.
 
-use crate::projector::{Projector, ProjectorLease};
+use crate::projector::{versions, Projector, ProjectorLease};
 use crate::read_models::{CashProjector, CustomerEventsProjector, MrrProjector};
 use crate::ProjectionError;
-use ledger::store::{checkpoint, read, AppendSignal, Checkpoint, FeedCursor};
-use sqlx::PgPool;
+use ledger::store::{checkpoint, read, AppendSignal, Checkpoint, FeedCursor, RecordedEvent};
+use sqlx::{PgConnection, PgPool};
 use std::time::Duration;
 
 /// Events per projector transaction.
@@ -36,54 +36,113 @@ impl Projectors {
     }
 }
 
-/// Applies every available event to `projector`, batch by batch, until the gated feed is empty.
-/// The caller must hold the projector's [`ProjectorLease`]. Returns the number of events applied.
+/// Applies every available event to `projector`'s live read-model version, batch by batch,
+/// until the gated feed is empty. The caller must hold the projector's [`ProjectorLease`].
+/// Returns the number of events applied. When a rebuild switches versions meanwhile, the
+/// batch in flight on the old version is dropped and the projector continues from the new
+/// version's checkpoint.
 ///
-/// Errors: the first batch that fails is rolled back and its error returned (the checkpoint
-/// stays before it, so nothing is skipped).
+/// Errors: the first batch that fails is rolled back, its error recorded on the checkpoint
+/// row (with the event's position when known) and returned; the checkpoint stays before it,
+/// so nothing is skipped.
 pub async fn catch_up<P: Projector>(pool: &PgPool, projector: &P) -> Result<u64, ProjectionError> {
     let mut applied = 0_u64;
     loop {
         let mut connection = pool.acquire().await?;
         let previous = checkpoint::load(&mut connection, projector.name()).await?;
         let events = read::read_all_after(&mut *connection, previous.cursor, BATCH_SIZE).await?;
-        let Some(last) = events.last() else {
+        if events.is_empty() {
             return Ok(applied);
-        };
-        let next = Checkpoint {
-            cursor: FeedCursor {
-                transaction_id: last.transaction_id,
-                global_position: last.global_position,
-            },
-            events_applied: previous.events_applied + events.len() as i64,
-        };
-        let mut transaction = sqlx::Connection::begin(&mut *connection).await?;
-        if let Err(error) = projector.apply(&mut transaction, &events).await {
-            transaction.rollback().await?;
-            let position = match &error {
-                ProjectionError::PoisonEvent {
-                    global_position, ..
-                } => *global_position,
-                _ => events[0].global_position,
-            };
-            let message = error.to_string();
-            checkpoint::record_failure(
-                &mut *connection,
-                projector.name(),
-                Some(position),
-                &message,
-            )
-            .await?;
-            return Err(error);
         }
-        if !checkpoint::advance(&mut transaction, projector.name(), &previous, &next).await? {
-            // A rebuild reset the checkpoint meanwhile: drop this batch, start over from it.
-            transaction.rollback().await?;
-            continue;
+        let batch = Batch {
+            previous,
+            events: &events,
+            live: true,
+            bulk: false,
+        };
+        if apply_batch(&mut connection, projector, batch)
+            .await?
+            .is_some()
+        {
+            applied += events.len() as u64;
         }
-        transaction.commit().await?;
-        applied += events.len() as u64;
+        // Else a rebuild switched versions (or reset) meanwhile: start over from the live one.
     }
+}
+
+/// One batch of events for one read-model version.
+pub(crate) struct Batch<'a> {
+    /// The version's checkpoint before the batch.
+    pub previous: Checkpoint,
+    /// The events, in feed order (not empty).
+    pub events: &'a [RecordedEvent],
+    /// Whether the version must be the live one (the running projector) or must not be (a
+    /// rebuild).
+    pub live: bool,
+    /// Through [`Projector::apply_bulk`] (rebuild) rather than [`Projector::apply`].
+    pub bulk: bool,
+}
+
+/// Applies one batch to its version in one transaction that also advances the version's
+/// checkpoint. Returns the version's new checkpoint; `Ok(None)`: the checkpoint moved (or the
+/// version's liveness changed) since `previous` was read, and nothing was applied.
+///
+/// Errors: the projector's error (the batch rolled back, the error recorded on the version's
+/// checkpoint row).
+pub(crate) async fn apply_batch<P: Projector>(
+    connection: &mut PgConnection,
+    projector: &P,
+    batch: Batch<'_>,
+) -> Result<Option<Checkpoint>, ProjectionError> {
+    let Batch {
+        previous,
+        events,
+        live,
+        bulk,
+    } = batch;
+    let Some(last) = events.last() else {
+        return Ok(Some(previous));
+    };
+    let next = Checkpoint {
+        version: previous.version,
+        cursor: FeedCursor {
+            transaction_id: last.transaction_id,
+            global_position: last.global_position,
+        },
+        events_applied: previous.events_applied + events.len() as i64,
+    };
+    let mut transaction = sqlx::Connection::begin(&mut *connection).await?;
+    // The checkpoint first: its row lock orders this batch against a version switch.
+    if !checkpoint::advance(&mut transaction, projector.name(), live, &previous, &next).await? {
+        transaction.rollback().await?;
+        return Ok(None);
+    }
+    versions::use_version(&mut transaction, projector.name(), previous.version).await?;
+    let applied = if bulk {
+        projector.apply_bulk(&mut transaction, events).await
+    } else {
+        projector.apply(&mut transaction, events).await
+    };
+    if let Err(error) = applied {
+        transaction.rollback().await?;
+        let position = match &error {
+            ProjectionError::PoisonEvent {
+                global_position, ..
+            } => *global_position,
+            _ => events[0].global_position,
+        };
+        checkpoint::record_failure(
+            &mut *connection,
+            projector.name(),
+            previous.version,
+            Some(position),
+            &error.to_string(),
+        )
+        .await?;
+        return Err(error);
+    }
+    transaction.commit().await?;
+    Ok(Some(next))
 }
 
 /// Brings every projection up to the log head as it is now (every event committed so far is
@@ -95,7 +154,12 @@ pub async fn catch_up_all(pool: &PgPool, projectors: &Projectors) -> Result<(), 
     Ok(())
 }
 
-async fn catch_up_or_wait<P: Projector>(
+/// Brings `projector`'s live version up to the log head as it is now: runs it here when no
+/// other process runs it, otherwise waits (up to `CATCH_UP_TIMEOUT`, 120 s) for the process
+/// that does.
+///
+/// Errors: the projector's error when it runs here; [`ProjectionError::CatchUpTimeout`].
+pub async fn catch_up_or_wait<P: Projector>(
     pool: &PgPool,
     projector: &P,
 ) -> Result<(), ProjectionError> {
@@ -122,29 +186,6 @@ async fn catch_up_or_wait<P: Projector>(
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-/// Replays the whole log into fresh read models for `projector`: empties its tables and resets
-/// its checkpoint in one transaction, then brings it back up to the log head — here, or in the
-/// process that runs the projector (a running server picks the reset up at its next batch).
-/// Returns the number of events applied since the reset.
-///
-/// The read models are empty until the replay catches up; a rebuild that keeps serving the old
-/// version meanwhile is future work (versioned tables, switched atomically).
-pub async fn rebuild<P: Projector>(pool: &PgPool, projector: &P) -> Result<u64, ProjectionError> {
-    let mut transaction = pool.begin().await?;
-    for table in projector.tables() {
-        // Table names are compile-time constants of the projector, never input.
-        sqlx::query(&format!("TRUNCATE {table}"))
-            .execute(&mut *transaction)
-            .await?;
-    }
-    checkpoint::reset(&mut transaction, projector.name()).await?;
-    transaction.commit().await?;
-    catch_up_or_wait(pool, projector).await?;
-    let mut connection = pool.acquire().await?;
-    let rebuilt = checkpoint::load(&mut connection, projector.name()).await?;
-    Ok(u64::try_from(rebuilt.events_applied).unwrap_or(0))
 }
 
 /// Runs `projector` for as long as the task lives: takes the lease (waiting while another

@@ -3,7 +3,7 @@
 //! them (revenue-rules.md §2-§3). Recomputing from all of a customer's snapshots makes the
 //! result independent of delivery order and equal to a rebuild.
 
-use crate::projector::Projector;
+use crate::projector::{versions, Projector};
 use crate::read_models::snapshot_table::{insert_snapshots, SnapshotRow, SnapshotTable};
 use crate::read_models::{load_snapshots, load_snapshots_of_objects};
 use crate::rules::{self, CustomerMonth, DailyMovement, MrrPoint, Observed};
@@ -11,7 +11,7 @@ use crate::ProjectionError;
 use chrono::{DateTime, NaiveDate, Utc};
 use ledger::domain::{Coupon, Currency, DiscountSnapshot, DomainEvent, SubscriptionSnapshot};
 use ledger::store::RecordedEvent;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The MRR projector (name `mrr`).
@@ -95,7 +95,85 @@ impl Projector for MrrProjector {
         affected.extend(customers_redeeming(conn, &coupon_ids).await?);
         recompute_customers(conn, &affected.into_iter().collect::<Vec<_>>()).await
     }
+
+    /// Rebuild path: stores the snapshots only; [`Projector::finish_bulk`] derives every
+    /// customer's rows once at the end, from the same snapshots the incremental path would
+    /// have used, so the result is the same.
+    async fn apply_bulk(
+        &self,
+        conn: &mut PgConnection,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        let mut subscriptions = Vec::new();
+        let mut discounts = Vec::new();
+        let mut coupons = Vec::new();
+        for event in events {
+            match decode(self.name(), event)? {
+                DomainEvent::SubscriptionObserved(observed) => {
+                    let snapshot = &observed.snapshot;
+                    subscriptions.push(SnapshotRow::new(
+                        snapshot.customer.as_str(),
+                        snapshot.subscription.as_str(),
+                        event,
+                        observed.change,
+                        snapshot,
+                    )?);
+                }
+                DomainEvent::DiscountObserved(observed) => {
+                    let snapshot = &observed.snapshot;
+                    if let Some(scope) = discount_scope(snapshot) {
+                        discounts.push(SnapshotRow::new(
+                            &scope,
+                            snapshot.discount.as_str(),
+                            event,
+                            observed.change,
+                            snapshot,
+                        )?);
+                    }
+                }
+                DomainEvent::CouponObserved(observed) => {
+                    coupons.push(SnapshotRow::new(
+                        COUPON_SCOPE,
+                        &observed.snapshot.id,
+                        event,
+                        observed.change,
+                        &observed.snapshot,
+                    )?);
+                }
+                _ => {}
+            }
+        }
+        insert_snapshots(conn, SnapshotTable::MrrSubscriptions, &subscriptions).await?;
+        insert_snapshots(conn, SnapshotTable::MrrDiscounts, &discounts).await?;
+        insert_snapshots(conn, SnapshotTable::MrrCoupons, &coupons).await
+    }
+
+    /// Derives the timeline, movements and month rows of every customer with a subscription or
+    /// discount snapshot in `version`, [`RECOMPUTE_CHUNK`] customers per short transaction.
+    async fn finish_bulk(&self, pool: &PgPool, version: i32) -> Result<(), ProjectionError> {
+        let mut transaction = pool.begin().await?;
+        versions::use_version(&mut transaction, self.name(), version).await?;
+        let customers: Vec<String> = sqlx::query_scalar(
+            "SELECT scope FROM mrr_subscription_snapshots
+             UNION
+             SELECT scope FROM mrr_discount_snapshots WHERE scope NOT LIKE 'subscription:%'
+             ORDER BY 1",
+        )
+        .fetch_all(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        for chunk in customers.chunks(RECOMPUTE_CHUNK) {
+            let mut transaction = pool.begin().await?;
+            versions::use_version(&mut transaction, self.name(), version).await?;
+            recompute_customers(&mut transaction, chunk).await?;
+            transaction.commit().await?;
+        }
+        Ok(())
+    }
 }
+
+/// Customers derived per transaction by [`MrrProjector::finish_bulk`].
+const RECOMPUTE_CHUNK: usize = 1000;
 
 /// Reads `event` as a domain event, or stops the projector at it.
 pub(crate) fn decode(
