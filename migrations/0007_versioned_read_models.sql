@@ -44,3 +44,24 @@ CREATE VIEW cash_charge_snapshots AS SELECT * FROM read_model_cash_v1.cash_charg
 CREATE SCHEMA read_model_customer_events_v1;
 ALTER TABLE customer_events SET SCHEMA read_model_customer_events_v1;
 CREATE VIEW customer_events AS SELECT * FROM read_model_customer_events_v1.customer_events;
+
+-- The application role (0004) owns the read models, never the log: `tally rebuild` runs as
+-- tally_app and creates version schemas, repoints the views and drops old versions, which
+-- PostgreSQL allows only to an owner with CREATE on the database and on the views' schema.
+DO $$
+DECLARE
+    v_schema text;
+    v_table  record;
+BEGIN
+    EXECUTE format('GRANT CREATE ON DATABASE %I TO tally_app', current_database());
+    EXECUTE format('GRANT CREATE ON SCHEMA %I TO tally_app', current_schema());
+    FOREACH v_schema IN ARRAY ARRAY['read_model_mrr_v1', 'read_model_cash_v1',
+                                    'read_model_customer_events_v1'] LOOP
+        EXECUTE format('ALTER SCHEMA %I OWNER TO tally_app', v_schema);
+        FOR v_table IN SELECT tablename FROM pg_tables WHERE schemaname = v_schema LOOP
+            EXECUTE format('ALTER TABLE %I.%I OWNER TO tally_app', v_schema, v_table.tablename);
+            EXECUTE format('ALTER VIEW %I OWNER TO tally_app', v_table.tablename);
+        END LOOP;
+    END LOOP;
+END
+$$;
