@@ -39,59 +39,19 @@ impl Projector for MrrProjector {
         conn: &mut PgConnection,
         events: &[RecordedEvent],
     ) -> Result<(), ProjectionError> {
-        let mut subscriptions = Vec::new();
-        let mut discounts = Vec::new();
-        let mut coupons = Vec::new();
-        let mut affected = BTreeSet::new();
-        for event in events {
-            match decode(self.name(), event)? {
-                DomainEvent::SubscriptionObserved(observed) => {
-                    let snapshot = &observed.snapshot;
-                    affected.insert(snapshot.customer.0.clone());
-                    subscriptions.push(SnapshotRow::new(
-                        snapshot.customer.as_str(),
-                        snapshot.subscription.as_str(),
-                        event,
-                        observed.change,
-                        snapshot,
-                    )?);
-                }
-                DomainEvent::DiscountObserved(observed) => {
-                    let snapshot = &observed.snapshot;
-                    let Some(scope) = discount_scope(snapshot) else {
-                        // Neither customer nor subscription: a discount no MRR can depend on.
-                        tracing::debug!(discount = %snapshot.discount, "discount without owner");
-                        continue;
-                    };
-                    if let Some(customer) =
-                        discount_customer(conn, &subscriptions, snapshot).await?
-                    {
-                        affected.insert(customer);
-                    }
-                    discounts.push(SnapshotRow::new(
-                        &scope,
-                        snapshot.discount.as_str(),
-                        event,
-                        observed.change,
-                        snapshot,
-                    )?);
-                }
-                DomainEvent::CouponObserved(observed) => {
-                    coupons.push(SnapshotRow::new(
-                        COUPON_SCOPE,
-                        &observed.snapshot.id,
-                        event,
-                        observed.change,
-                        &observed.snapshot,
-                    )?);
-                }
-                _ => {}
+        let batch = MrrSnapshotBatch::from_events(self.name(), events)?;
+        let mut affected: BTreeSet<String> = batch
+            .subscriptions
+            .iter()
+            .map(|row| row.scope.clone())
+            .collect();
+        for discount in &batch.discount_snapshots {
+            if let Some(customer) = discount_customer(conn, &batch.subscriptions, discount).await? {
+                affected.insert(customer);
             }
         }
-        insert_snapshots(conn, SnapshotTable::MrrSubscriptions, &subscriptions).await?;
-        insert_snapshots(conn, SnapshotTable::MrrDiscounts, &discounts).await?;
-        insert_snapshots(conn, SnapshotTable::MrrCoupons, &coupons).await?;
-        let coupon_ids: Vec<String> = coupons.into_iter().map(|row| row.object_id).collect();
+        batch.insert(conn).await?;
+        let coupon_ids: Vec<String> = batch.coupons.into_iter().map(|row| row.object_id).collect();
         affected.extend(customers_redeeming(conn, &coupon_ids).await?);
         recompute_customers(conn, &affected.into_iter().collect::<Vec<_>>()).await
     }
@@ -104,48 +64,9 @@ impl Projector for MrrProjector {
         conn: &mut PgConnection,
         events: &[RecordedEvent],
     ) -> Result<(), ProjectionError> {
-        let mut subscriptions = Vec::new();
-        let mut discounts = Vec::new();
-        let mut coupons = Vec::new();
-        for event in events {
-            match decode(self.name(), event)? {
-                DomainEvent::SubscriptionObserved(observed) => {
-                    let snapshot = &observed.snapshot;
-                    subscriptions.push(SnapshotRow::new(
-                        snapshot.customer.as_str(),
-                        snapshot.subscription.as_str(),
-                        event,
-                        observed.change,
-                        snapshot,
-                    )?);
-                }
-                DomainEvent::DiscountObserved(observed) => {
-                    let snapshot = &observed.snapshot;
-                    if let Some(scope) = discount_scope(snapshot) {
-                        discounts.push(SnapshotRow::new(
-                            &scope,
-                            snapshot.discount.as_str(),
-                            event,
-                            observed.change,
-                            snapshot,
-                        )?);
-                    }
-                }
-                DomainEvent::CouponObserved(observed) => {
-                    coupons.push(SnapshotRow::new(
-                        COUPON_SCOPE,
-                        &observed.snapshot.id,
-                        event,
-                        observed.change,
-                        &observed.snapshot,
-                    )?);
-                }
-                _ => {}
-            }
-        }
-        insert_snapshots(conn, SnapshotTable::MrrSubscriptions, &subscriptions).await?;
-        insert_snapshots(conn, SnapshotTable::MrrDiscounts, &discounts).await?;
-        insert_snapshots(conn, SnapshotTable::MrrCoupons, &coupons).await
+        MrrSnapshotBatch::from_events(self.name(), events)?
+            .insert(conn)
+            .await
     }
 
     /// Derives the timeline, movements and month rows of every customer with a subscription or
@@ -290,6 +211,82 @@ async fn discount_customer(
     .bind(subscription.as_str())
     .fetch_optional(conn)
     .await?)
+}
+
+/// The snapshot rows one batch of events adds to the MRR read model: the one reading of a
+/// batch shared by the incremental path and the rebuild path.
+struct MrrSnapshotBatch {
+    /// Subscription snapshots, scoped by customer.
+    subscriptions: Vec<SnapshotRow>,
+    /// Discount snapshots, scoped by customer (or `subscription:<id>` without one).
+    discounts: Vec<SnapshotRow>,
+    /// The discount snapshots behind `discounts`, in the same order (their owner is read from
+    /// them).
+    discount_snapshots: Vec<DiscountSnapshot>,
+    /// Coupon terms, scoped `coupon`.
+    coupons: Vec<SnapshotRow>,
+}
+
+impl MrrSnapshotBatch {
+    /// Decodes `events` (other event types are ignored). A discount with neither customer nor
+    /// subscription is left out: no MRR can depend on it.
+    ///
+    /// Errors: [`ProjectionError::PoisonEvent`] for an event that cannot be decoded.
+    fn from_events(projection: &str, events: &[RecordedEvent]) -> Result<Self, ProjectionError> {
+        let mut batch = Self {
+            subscriptions: Vec::new(),
+            discounts: Vec::new(),
+            discount_snapshots: Vec::new(),
+            coupons: Vec::new(),
+        };
+        for event in events {
+            match decode(projection, event)? {
+                DomainEvent::SubscriptionObserved(observed) => {
+                    let snapshot = &observed.snapshot;
+                    batch.subscriptions.push(SnapshotRow::new(
+                        snapshot.customer.as_str(),
+                        snapshot.subscription.as_str(),
+                        event,
+                        observed.change,
+                        snapshot,
+                    )?);
+                }
+                DomainEvent::DiscountObserved(observed) => {
+                    let snapshot = observed.snapshot;
+                    let Some(scope) = discount_scope(&snapshot) else {
+                        tracing::debug!(discount = %snapshot.discount, "discount without owner");
+                        continue;
+                    };
+                    batch.discounts.push(SnapshotRow::new(
+                        &scope,
+                        snapshot.discount.as_str(),
+                        event,
+                        observed.change,
+                        &snapshot,
+                    )?);
+                    batch.discount_snapshots.push(snapshot);
+                }
+                DomainEvent::CouponObserved(observed) => {
+                    batch.coupons.push(SnapshotRow::new(
+                        COUPON_SCOPE,
+                        &observed.snapshot.id,
+                        event,
+                        observed.change,
+                        &observed.snapshot,
+                    )?);
+                }
+                _ => {}
+            }
+        }
+        Ok(batch)
+    }
+
+    /// Stores every row of the batch.
+    async fn insert(&self, conn: &mut PgConnection) -> Result<(), ProjectionError> {
+        insert_snapshots(conn, SnapshotTable::MrrSubscriptions, &self.subscriptions).await?;
+        insert_snapshots(conn, SnapshotTable::MrrDiscounts, &self.discounts).await?;
+        insert_snapshots(conn, SnapshotTable::MrrCoupons, &self.coupons).await
+    }
 }
 
 /// Recomputes and replaces the derived rows of `customers` from their stored snapshots.
