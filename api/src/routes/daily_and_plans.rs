@@ -5,7 +5,7 @@
 use crate::money_text::major_units;
 use crate::params::{self, Query};
 use crate::routes::report_format::{optional_cell, respond, CsvTable, ReportFormat};
-use crate::routes::reports::as_of_json;
+use crate::routes::reports::{as_of_json, movement_cells, movement_json, MOVEMENT_COLUMNS};
 use crate::{ApiError, AppState};
 use axum::extract::{Query as QueryExtractor, State};
 use axum::http::HeaderMap;
@@ -26,46 +26,26 @@ pub async fn daily(
     let (from, to) = params::day_range(&query)?;
     let as_of = params::as_of(&query)?;
     let days = queries::daily_mrr_report(&state.pool, &currency, from, to, as_of).await?;
-    let mut table = CsvTable::new(&[
-        "day",
-        "currency",
-        "open",
-        "new",
-        "expansion",
-        "contraction",
-        "churn",
-        "reactivation",
-        "close",
-    ]);
-    let money = |minor: i64| major_units(&currency, minor);
+    let mut columns = vec!["day", "currency"];
+    columns.extend(MOVEMENT_COLUMNS);
+    let mut table = CsvTable::new(&columns);
+    let mut rows = Vec::with_capacity(days.len());
     for d in &days {
-        table.push(vec![
-            d.day.to_string(),
-            currency.to_string(),
-            money(d.open),
-            money(d.new),
-            money(d.expansion),
-            money(d.contraction),
-            money(d.churn),
-            money(d.reactivation),
-            money(d.close),
-        ]);
+        let figures = [
+            d.open,
+            d.new,
+            d.expansion,
+            d.contraction,
+            d.churn,
+            d.reactivation,
+            d.close,
+        ];
+        let mut cells = vec![d.day.to_string(), currency.to_string()];
+        cells.extend(movement_cells(&currency, figures));
+        table.push(cells);
+        rows.push(movement_json(figures, &[("day", json!(d.day.to_string()))]));
     }
-    let days: Vec<Value> = days
-        .iter()
-        .map(|d| {
-            json!({
-                "day": d.day.to_string(),
-                "open": d.open,
-                "new": d.new,
-                "expansion": d.expansion,
-                "contraction": d.contraction,
-                "churn": d.churn,
-                "reactivation": d.reactivation,
-                "close": d.close,
-            })
-        })
-        .collect();
+    let days = rows;
     let json = json!({ "currency": currency, "as_of": as_of_json(as_of), "days": days });
     respond(format, json, table)
 }

@@ -11,9 +11,43 @@ use axum::extract::{Query as QueryExtractor, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::{DateTime, SecondsFormat, Utc};
+use ledger::domain::Currency;
 use projections::queries;
 use projections::rules::format_rate;
 use serde_json::{json, Value};
+
+/// The MRR figures shared by the monthly and the daily report, in column order.
+pub(crate) const MOVEMENT_COLUMNS: [&str; 7] = [
+    "open",
+    "new",
+    "expansion",
+    "contraction",
+    "churn",
+    "reactivation",
+    "close",
+];
+
+/// One period's MRR figures in [`MOVEMENT_COLUMNS`] order (minor units) as CSV cells: major-unit
+/// decimal strings of `currency`.
+pub(crate) fn movement_cells(currency: &Currency, figures: [i64; 7]) -> Vec<String> {
+    figures
+        .iter()
+        .map(|minor| major_units(currency, *minor))
+        .collect()
+}
+
+/// One period's MRR figures in [`MOVEMENT_COLUMNS`] order as JSON fields (minor units), plus
+/// `extra` fields (the period, customer counts).
+pub(crate) fn movement_json(figures: [i64; 7], extra: &[(&str, Value)]) -> Value {
+    let mut fields = serde_json::Map::new();
+    for (key, value) in extra {
+        fields.insert((*key).to_owned(), value.clone());
+    }
+    for (column, minor) in MOVEMENT_COLUMNS.iter().zip(figures) {
+        fields.insert((*column).to_owned(), json!(minor));
+    }
+    Value::Object(fields)
+}
 
 /// `as_of` as answered back: RFC 3339 UTC, `null` when absent.
 pub(crate) fn as_of_json(as_of: Option<DateTime<Utc>>) -> Value {
@@ -35,52 +69,35 @@ pub async fn mrr(
         None => queries::mrr_report(&state.pool, &currency, from, to).await?,
         Some(as_of) => queries::mrr_report_as_of(&state.pool, &currency, from, to, as_of).await?,
     };
-    let mut table = CsvTable::new(&[
-        "month",
-        "currency",
-        "open",
-        "new",
-        "expansion",
-        "contraction",
-        "churn",
-        "reactivation",
-        "close",
-        "customers_open",
-        "customers_close",
-    ]);
-    let money = |minor: i64| major_units(&currency, minor);
+    let mut columns = vec!["month", "currency"];
+    columns.extend(MOVEMENT_COLUMNS);
+    columns.extend(["customers_open", "customers_close"]);
+    let mut table = CsvTable::new(&columns);
+    let mut rows = Vec::with_capacity(months.len());
     for m in &months {
-        table.push(vec![
-            m.month.to_string(),
-            currency.to_string(),
-            money(m.open),
-            money(m.new),
-            money(m.expansion),
-            money(m.contraction),
-            money(m.churn),
-            money(m.reactivation),
-            money(m.close),
-            m.customers_open.to_string(),
-            m.customers_close.to_string(),
-        ]);
+        let figures = [
+            m.open,
+            m.new,
+            m.expansion,
+            m.contraction,
+            m.churn,
+            m.reactivation,
+            m.close,
+        ];
+        let mut cells = vec![m.month.to_string(), currency.to_string()];
+        cells.extend(movement_cells(&currency, figures));
+        cells.extend([m.customers_open.to_string(), m.customers_close.to_string()]);
+        table.push(cells);
+        rows.push(movement_json(
+            figures,
+            &[
+                ("month", json!(m.month.to_string())),
+                ("customers_open", json!(m.customers_open)),
+                ("customers_close", json!(m.customers_close)),
+            ],
+        ));
     }
-    let months: Vec<Value> = months
-        .into_iter()
-        .map(|m| {
-            json!({
-                "month": m.month.to_string(),
-                "open": m.open,
-                "new": m.new,
-                "expansion": m.expansion,
-                "contraction": m.contraction,
-                "churn": m.churn,
-                "reactivation": m.reactivation,
-                "close": m.close,
-                "customers_open": m.customers_open,
-                "customers_close": m.customers_close,
-            })
-        })
-        .collect();
+    let months = rows;
     let json = json!({ "currency": currency, "as_of": as_of_json(as_of), "months": months });
     respond(format, json, table)
 }
