@@ -7,8 +7,9 @@
 
 use crate::domain::upcasting::{current_schema_version, upcast_to_current};
 use crate::domain::{
-    ChargeSnapshot, Coupon, CustomerId, CustomerSnapshot, DiscountSnapshot, InvoiceSnapshot,
-    ObservedChange, SubscriptionSnapshot,
+    ActiveEntitlementSummarySnapshot, ChargeSnapshot, Coupon, CreditNoteSnapshot, CustomerId,
+    CustomerSnapshot, DiscountSnapshot, DisputeSnapshot, InvoicePaymentSnapshot, InvoiceSnapshot,
+    ObservedChange, PriceSnapshot, ProductSnapshot, RefundSnapshot, SubscriptionSnapshot,
 };
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +30,21 @@ pub enum DomainEvent {
     /// A coupon's terms (created, updated, deleted): what discounts that name only the coupon's
     /// id are worth.
     CouponObserved(CouponObserved),
+    /// A refund snapshot (`refund.*`: created, updated, failed).
+    RefundObserved(RefundObserved),
+    /// A dispute snapshot (`charge.dispute.*`).
+    DisputeObserved(DisputeObserved),
+    /// A credit note snapshot (`credit_note.*`: created, updated, voided).
+    CreditNoteObserved(CreditNoteObserved),
+    /// An invoice payment snapshot (`invoice_payment.paid`).
+    InvoicePaymentObserved(InvoicePaymentObserved),
+    /// A product snapshot (`product.*`).
+    ProductObserved(ProductObserved),
+    /// A price snapshot (`price.*`).
+    PriceObserved(PriceObserved),
+    /// A customer's whole list of active entitlements
+    /// (`entitlements.active_entitlement_summary.updated`).
+    ActiveEntitlementSummaryObserved(ActiveEntitlementSummaryObserved),
 }
 
 /// Payload of `CustomerObserved`.
@@ -83,6 +99,69 @@ pub struct CouponObserved {
     pub change: ObservedChange,
     /// The coupon's terms.
     pub snapshot: Coupon,
+}
+
+/// Payload of `RefundObserved`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundObserved {
+    /// What happened.
+    pub change: ObservedChange,
+    /// The refund as observed.
+    pub snapshot: RefundSnapshot,
+}
+
+/// Payload of `DisputeObserved`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputeObserved {
+    /// What happened.
+    pub change: ObservedChange,
+    /// The dispute as observed.
+    pub snapshot: DisputeSnapshot,
+}
+
+/// Payload of `CreditNoteObserved`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditNoteObserved {
+    /// What happened.
+    pub change: ObservedChange,
+    /// The credit note as observed (`status: void` once voided).
+    pub snapshot: CreditNoteSnapshot,
+}
+
+/// Payload of `InvoicePaymentObserved`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoicePaymentObserved {
+    /// What happened.
+    pub change: ObservedChange,
+    /// The invoice payment as observed.
+    pub snapshot: InvoicePaymentSnapshot,
+}
+
+/// Payload of `ProductObserved`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductObserved {
+    /// What happened.
+    pub change: ObservedChange,
+    /// The product as observed.
+    pub snapshot: ProductSnapshot,
+}
+
+/// Payload of `PriceObserved`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceObserved {
+    /// What happened.
+    pub change: ObservedChange,
+    /// The price as observed.
+    pub snapshot: PriceSnapshot,
+}
+
+/// Payload of `ActiveEntitlementSummaryObserved`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActiveEntitlementSummaryObserved {
+    /// What happened.
+    pub change: ObservedChange,
+    /// The customer's active entitlements, replacing any earlier list.
+    pub snapshot: ActiveEntitlementSummarySnapshot,
 }
 
 /// Why a stored event could not be read back as a [`DomainEvent`].
@@ -146,6 +225,13 @@ impl DomainEvent {
             Self::InvoiceObserved(_) => "InvoiceObserved",
             Self::ChargeObserved(_) => "ChargeObserved",
             Self::CouponObserved(_) => "CouponObserved",
+            Self::RefundObserved(_) => "RefundObserved",
+            Self::DisputeObserved(_) => "DisputeObserved",
+            Self::CreditNoteObserved(_) => "CreditNoteObserved",
+            Self::InvoicePaymentObserved(_) => "InvoicePaymentObserved",
+            Self::ProductObserved(_) => "ProductObserved",
+            Self::PriceObserved(_) => "PriceObserved",
+            Self::ActiveEntitlementSummaryObserved(_) => "ActiveEntitlementSummaryObserved",
         }
     }
 
@@ -157,7 +243,9 @@ impl DomainEvent {
     }
 
     /// The stream the event belongs to: one stream per billing object, e.g.
-    /// `subscription-sub_123`, `invoice-in_123`.
+    /// `subscription-sub_123`, `invoice-in_123`, `refund-re_123`, `credit_note-cn_123`,
+    /// `invoice_payment-inpay_123`, `price-price_123`; a customer's active entitlements live in
+    /// `entitlements-cus_123`.
     pub fn stream_id(&self) -> String {
         match self {
             Self::CustomerObserved(e) => format!("customer-{}", e.snapshot.customer),
@@ -166,6 +254,13 @@ impl DomainEvent {
             Self::InvoiceObserved(e) => format!("invoice-{}", e.snapshot.invoice),
             Self::ChargeObserved(e) => format!("charge-{}", e.snapshot.charge),
             Self::CouponObserved(e) => format!("coupon-{}", e.snapshot.id),
+            Self::RefundObserved(e) => format!("refund-{}", e.snapshot.refund),
+            Self::DisputeObserved(e) => format!("dispute-{}", e.snapshot.dispute),
+            Self::CreditNoteObserved(e) => format!("credit_note-{}", e.snapshot.credit_note),
+            Self::InvoicePaymentObserved(e) => format!("invoice_payment-{}", e.snapshot.invoice_payment),
+            Self::ProductObserved(e) => format!("product-{}", e.snapshot.product),
+            Self::PriceObserved(e) => format!("price-{}", e.snapshot.price),
+            Self::ActiveEntitlementSummaryObserved(e) => format!("entitlements-{}", e.snapshot.customer),
         }
     }
 
@@ -177,7 +272,14 @@ impl DomainEvent {
             Self::DiscountObserved(e) => e.snapshot.customer.as_ref(),
             Self::InvoiceObserved(e) => e.snapshot.customer.as_ref(),
             Self::ChargeObserved(e) => e.snapshot.customer.as_ref(),
-            Self::CouponObserved(_) => None,
+            Self::CreditNoteObserved(e) => e.snapshot.customer.as_ref(),
+            Self::ActiveEntitlementSummaryObserved(e) => Some(&e.snapshot.customer),
+            Self::CouponObserved(_)
+            | Self::RefundObserved(_)
+            | Self::DisputeObserved(_)
+            | Self::InvoicePaymentObserved(_)
+            | Self::ProductObserved(_)
+            | Self::PriceObserved(_) => None,
         }
     }
 
@@ -190,6 +292,13 @@ impl DomainEvent {
             Self::InvoiceObserved(e) => serde_json::to_value(e),
             Self::ChargeObserved(e) => serde_json::to_value(e),
             Self::CouponObserved(e) => serde_json::to_value(e),
+            Self::RefundObserved(e) => serde_json::to_value(e),
+            Self::DisputeObserved(e) => serde_json::to_value(e),
+            Self::CreditNoteObserved(e) => serde_json::to_value(e),
+            Self::InvoicePaymentObserved(e) => serde_json::to_value(e),
+            Self::ProductObserved(e) => serde_json::to_value(e),
+            Self::PriceObserved(e) => serde_json::to_value(e),
+            Self::ActiveEntitlementSummaryObserved(e) => serde_json::to_value(e),
         };
         value.expect("domain events are plain data and always serialize")
     }
@@ -226,6 +335,13 @@ impl DomainEvent {
             }
             "ChargeObserved" => Self::ChargeObserved(serde_json::from_value(payload).map_err(bad)?),
             "CouponObserved" => Self::CouponObserved(serde_json::from_value(payload).map_err(bad)?),
+            "RefundObserved" => Self::RefundObserved(serde_json::from_value(payload).map_err(bad)?),
+            "DisputeObserved" => Self::DisputeObserved(serde_json::from_value(payload).map_err(bad)?),
+            "CreditNoteObserved" => Self::CreditNoteObserved(serde_json::from_value(payload).map_err(bad)?),
+            "InvoicePaymentObserved" => Self::InvoicePaymentObserved(serde_json::from_value(payload).map_err(bad)?),
+            "ProductObserved" => Self::ProductObserved(serde_json::from_value(payload).map_err(bad)?),
+            "PriceObserved" => Self::PriceObserved(serde_json::from_value(payload).map_err(bad)?),
+            "ActiveEntitlementSummaryObserved" => Self::ActiveEntitlementSummaryObserved(serde_json::from_value(payload).map_err(bad)?),
             _ => {
                 return Err(DomainEventError::UnknownType {
                     event_type: event_type.to_owned(),

@@ -64,3 +64,19 @@ string_id!(
     /// A Stripe charge id, e.g. `ch_1773L4etcPpBfUGFh1HcfaFR`.
     ChargeId
 );
+string_id!(
+    /// A Stripe refund id, e.g. `re_1Pgc72B7WZ01zgkWqPvrRrPE`.
+    RefundId
+);
+string_id!(
+    /// A Stripe dispute id, e.g. `dp_1Pgc71B7WZ01zgkWMevJiAUx`.
+    DisputeId
+);
+string_id!(
+    /// A Stripe credit note id, e.g. `cn_1Pgc75B7WZ01zgkWJMPt5riP`.
+    CreditNoteId
+);
+string_id!(
+    /// A Stripe invoice payment id, e.g. `inpay_1M3USa2eZvKYlo2CBjuwbq0N`.
+    InvoicePaymentId
+);

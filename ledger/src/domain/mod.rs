@@ -1,29 +1,39 @@
 //! The revenue domain: ids, money, Stripe-independent snapshots of billing objects, and the
 //! domain events that carry them. Pure: no I/O, no clock, no sqlx, no tokio.
 
+pub mod catalog;
 pub mod charge;
 pub mod customer;
 pub mod discount;
+pub mod entitlements;
 pub mod events;
 pub mod ids;
 pub mod invoice;
 pub mod metadata;
 pub mod money;
+pub mod money_movements;
 pub mod observed_change;
 pub mod subscription;
 pub mod upcasting;
 
+pub use catalog::{PriceSnapshot, ProductSnapshot};
 pub use charge::ChargeSnapshot;
 pub use customer::CustomerSnapshot;
 pub use discount::{Coupon, CouponDuration, DiscountSnapshot};
+pub use entitlements::{ActiveEntitlement, ActiveEntitlementSummarySnapshot};
 pub use events::{
-    ChargeObserved, CouponObserved, CustomerObserved, DiscountObserved, DomainEvent,
-    DomainEventError, InvoiceObserved, SubscriptionObserved,
+    ActiveEntitlementSummaryObserved, ChargeObserved, CouponObserved, CreditNoteObserved,
+    CustomerObserved, DiscountObserved, DisputeObserved, DomainEvent, DomainEventError,
+    InvoiceObserved, InvoicePaymentObserved, PriceObserved, ProductObserved, RefundObserved,
+    SubscriptionObserved,
 };
 pub use ids::*;
 pub use invoice::{InvoiceSnapshot, InvoiceStatus};
 pub use metadata::{Actor, EventMetadata};
 pub use money::{minor_unit_exponent, round_half_away_from_zero, Currency};
+pub use money_movements::{
+    CreditNoteSnapshot, DisputeSnapshot, InvoicePaymentSnapshot, RefundSnapshot,
+};
 pub use observed_change::ObservedChange;
 pub use subscription::{
     BillingScheme, PriceTier, RecurringInterval, SubscriptionItem, SubscriptionSnapshot,

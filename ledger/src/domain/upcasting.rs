@@ -19,6 +19,13 @@ pub const EVENT_TYPES: &[(&str, i32)] = &[
     ("InvoiceObserved", 1),
     ("ChargeObserved", 1),
     ("CouponObserved", 1),
+    ("RefundObserved", 1),
+    ("DisputeObserved", 1),
+    ("CreditNoteObserved", 1),
+    ("InvoicePaymentObserved", 1),
+    ("ProductObserved", 1),
+    ("PriceObserved", 1),
+    ("ActiveEntitlementSummaryObserved", 1),
 ];
 
 /// One upcasting step: a payload of `event_type` at `from_version`, rewritten as
