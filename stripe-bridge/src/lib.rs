@@ -18,4 +18,7 @@ pub mod translate;
 
 pub use error::{PayloadError, SignatureError, StripeBridgeError};
 pub use signature::{sign_header, verify, WebhookSecrets, DEFAULT_TOLERANCE_SECONDS};
-pub use translate::{translate, used_event_types, StripeEventEnvelope, Translation};
+pub use translate::{
+    covered_event_types, translate, used_event_types, StripeEventCoverage, StripeEventEnvelope,
+    Translation,
+};

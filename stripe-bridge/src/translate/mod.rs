@@ -7,19 +7,25 @@
 //! pre-2025-03-31.basil shape and the current one (revenue-rules.md §0). The shape is detected
 //! from the fields present, not from `api_version`.
 
+mod catalog;
 mod charge;
 mod common;
 mod customer;
 mod discount;
+mod entitlements;
 mod envelope;
 mod event_types;
 mod invoice;
+mod money_movements;
 mod price;
 mod subscription;
 mod subscription_item;
 
 pub use envelope::StripeEventEnvelope;
-pub use event_types::{is_used_event_type, observed_change, used_event_types};
+pub use event_types::{
+    covered_event_types, ignored_reason, is_used_event_type, observed_change, used_event_types,
+    StripeEventCoverage,
+};
 
 use event_types::{carried_resource, CarriedResource};
 use ledger::domain::DomainEvent;
@@ -35,11 +41,12 @@ pub enum Translation {
         /// The domain events to append (exactly one today).
         events: Vec<DomainEvent>,
     },
-    /// A valid Event of a type Tally does not use (see [`used_event_types`]).
+    /// A valid Event of a type Tally does not translate (see [`covered_event_types`]).
     Ignored {
         /// The Event's provenance.
         envelope: StripeEventEnvelope,
-        /// Why, e.g. `event type payment_intent.succeeded is not used by Tally`.
+        /// Why, e.g. `event type payment_intent.succeeded is not used by Tally: a payment
+        /// intent's money reaches the ledger through its charge ...` ([`ignored_reason`]).
         reason: String,
     },
     /// The body is not a readable Stripe Event, or its object lacks a field Tally needs.
@@ -69,7 +76,7 @@ pub fn translate(body: &[u8]) -> Translation {
     };
     let envelope = parsed.envelope;
     let Some(resource) = carried_resource(&envelope.event_type) else {
-        let reason = format!("event type {} is not used by Tally", envelope.event_type);
+        let reason = ignored_reason(&envelope.event_type).unwrap_or_default();
         return Translation::Ignored { envelope, reason };
     };
     let change = observed_change(&envelope.event_type);
@@ -81,6 +88,17 @@ pub fn translate(body: &[u8]) -> Translation {
         CarriedResource::Subscription => subscription::translate_subscription(object, change),
         CarriedResource::Invoice => invoice::translate_invoice(object, change),
         CarriedResource::Charge => charge::translate_charge(object, change),
+        CarriedResource::Refund => money_movements::translate_refund(object, change),
+        CarriedResource::Dispute => money_movements::translate_dispute(object, change),
+        CarriedResource::CreditNote => money_movements::translate_credit_note(object, change),
+        CarriedResource::InvoicePayment => {
+            money_movements::translate_invoice_payment(object, change)
+        }
+        CarriedResource::Product => catalog::translate_product(object, change),
+        CarriedResource::Price => catalog::translate_price(object, change),
+        CarriedResource::ActiveEntitlementSummary => {
+            entitlements::translate_active_entitlement_summary(object, change)
+        }
     };
     match translated {
         Ok(event) => Translation::Translated {
