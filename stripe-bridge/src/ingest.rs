@@ -1,16 +1,20 @@
 //! Ingestion of Stripe Event bodies into the log. [`prepare_stripe_event`] is the one place
 //! where a body is translated and its event ids derived (pure), shared by the webhook endpoint
-//! ([`ingest_stripe_event`], one transaction per body) and `tally import`
+//! ([`ingest_stripe_webhook`], one transaction per body) and `tally import`
 //! ([`crate::bulk_ingest`], chunks of bodies through COPY).
 //!
-//! Webhook order of work: prepare -> skip if already kept -> one transaction that appends the
-//! domain events (first write, so the gated feed keeps per-stream order) and keeps the raw body
-//! in the inbox -> commit -> wake the projectors. The body is durable before the caller answers.
+//! Webhook order of work: prepare -> skip if already kept (the same statement records the
+//! duplicate delivery) -> one transaction that appends the domain events (first write, so the
+//! gated feed keeps per-stream order) and keeps the raw body in the inbox together with its
+//! delivery-log row (one statement) -> commit -> wake the projectors. The body is durable
+//! before the caller answers.
 
 use crate::translate::{translate, Translation};
+use chrono::{DateTime, Utc};
 use ledger::domain::{Actor, EventMetadata};
 use ledger::store::append::append_streams_in;
 use ledger::store::inbox::{self, InboxMessage, InboxOutcome};
+use ledger::store::webhook_deliveries::{self, DeliveryStatus, NewDelivery};
 use ledger::store::{AppendSignal, ExpectedVersion, NewEvent, StreamAppend, StreamEvent};
 use ledger::LedgerError;
 use sha2::{Digest, Sha256};
@@ -156,7 +160,8 @@ pub fn prepare_stripe_event(channel: IngestChannel, body: &[u8]) -> PreparedStri
 }
 
 /// Keeps `body` (a Stripe Event as JSON) durably, translating it into domain events when Tally
-/// uses its type; signals `append_signal` after commit. Idempotent by Stripe Event id.
+/// uses its type; signals `append_signal` after commit. Idempotent by Stripe Event id. Records
+/// no delivery (see [`ingest_stripe_webhook`] for the webhook endpoint).
 ///
 /// Errors only when storage fails: then nothing was stored and the caller must answer non-2xx
 /// so that Stripe retries.
@@ -166,6 +171,68 @@ pub async fn ingest_stripe_event(
     channel: IngestChannel,
     body: &[u8],
 ) -> Result<IngestReport, IngestError> {
+    ingest(pool, append_signal, channel, body, None).await
+}
+
+/// What the webhook endpoint knows of a delivery besides its body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebhookDeliveryFacts {
+    /// The `t=` of the verified `Stripe-Signature` header (UTC).
+    pub signature_timestamp: Option<DateTime<Utc>>,
+}
+
+/// [`ingest_stripe_event`] for a verified webhook delivery, also recording the attempt in the
+/// delivery log (`received`, `unparsed` or `duplicate`) without an extra round trip: a
+/// duplicate's row is written by the duplicate check itself, an accepted body's row by the
+/// inbox insert's statement, in the same transaction.
+///
+/// Errors only when storage fails: then nothing was stored (no delivery row either).
+pub async fn ingest_stripe_webhook(
+    pool: &PgPool,
+    append_signal: &AppendSignal,
+    body: &[u8],
+    facts: WebhookDeliveryFacts,
+) -> Result<IngestReport, IngestError> {
+    ingest(
+        pool,
+        append_signal,
+        IngestChannel::Webhook,
+        body,
+        Some(facts),
+    )
+    .await
+}
+
+/// Records a webhook delivery that was refused before anything was kept (bad, missing or
+/// stale signature; body too large or unreadable). Nothing of the body is kept, not even its
+/// Event id or type: unverified bytes are not Stripe's word. `reason` is e.g.
+/// `signature_mismatch: no v1 signature matches ...`; `body_bytes` the size received (or
+/// declared, for a body refused as too large).
+pub async fn record_rejected_webhook(
+    pool: &PgPool,
+    reason: &str,
+    body_bytes: Option<i64>,
+    signature_timestamp: Option<DateTime<Utc>>,
+) -> Result<(), IngestError> {
+    let delivery = NewDelivery {
+        stripe_event_id: None,
+        event_type: None,
+        status: DeliveryStatus::Rejected,
+        reason: Some(reason),
+        body_bytes,
+        signature_timestamp,
+    };
+    webhook_deliveries::record_delivery(pool, &delivery).await?;
+    Ok(())
+}
+
+async fn ingest(
+    pool: &PgPool,
+    append_signal: &AppendSignal,
+    channel: IngestChannel,
+    body: &[u8],
+    facts: Option<WebhookDeliveryFacts>,
+) -> Result<IngestReport, IngestError> {
     let prepared = prepare_stripe_event(channel, body);
     let mut report = IngestReport {
         message_key: prepared.message_key.clone(),
@@ -174,7 +241,35 @@ pub async fn ingest_stripe_event(
         reason: prepared.reason.clone(),
         positions: Vec::new(),
     };
-    if inbox::contains(pool, INBOX_SOURCE, &report.message_key).await? {
+    let status = match prepared.outcome {
+        InboxOutcome::Unparsed => DeliveryStatus::Unparsed,
+        InboxOutcome::Translated | InboxOutcome::Ignored => DeliveryStatus::Received,
+    };
+    let delivery = facts.map(|facts| NewDelivery {
+        stripe_event_id: Some(&prepared.message_key),
+        event_type: prepared.event_type.as_deref(),
+        status,
+        reason: prepared.reason.as_deref(),
+        body_bytes: i64::try_from(body.len()).ok(),
+        signature_timestamp: facts.signature_timestamp,
+    });
+    let already_kept = match &delivery {
+        Some(delivery) => {
+            let duplicate = NewDelivery {
+                status: DeliveryStatus::Duplicate,
+                ..*delivery
+            };
+            webhook_deliveries::record_if_duplicate(
+                pool,
+                INBOX_SOURCE,
+                &report.message_key,
+                &duplicate,
+            )
+            .await?
+        }
+        None => inbox::contains(pool, INBOX_SOURCE, &report.message_key).await?,
+    };
+    if already_kept {
         return Ok(report);
     }
     let mut transaction = pool.begin().await?;
@@ -185,11 +280,29 @@ pub async fn ingest_stripe_event(
     report
         .positions
         .extend(appended.events().iter().map(|event| event.global_position));
-    let kept = inbox::insert(&mut transaction, &prepared.inbox_message(body)).await?;
+    let message = prepared.inbox_message(body);
+    let kept = match &delivery {
+        Some(delivery) => {
+            webhook_deliveries::keep_inbox_message_and_delivery(
+                &mut transaction,
+                &message,
+                delivery,
+            )
+            .await?
+        }
+        None => inbox::insert(&mut transaction, &message).await?,
+    };
     if !kept {
         // A concurrent delivery of the same message committed first.
         transaction.rollback().await?;
         report.positions.clear();
+        if let Some(delivery) = &delivery {
+            let duplicate = NewDelivery {
+                status: DeliveryStatus::Duplicate,
+                ..*delivery
+            };
+            webhook_deliveries::record_delivery(pool, &duplicate).await?;
+        }
         return Ok(report);
     }
     transaction.commit().await?;

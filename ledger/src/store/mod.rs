@@ -25,6 +25,7 @@ pub mod record;
 pub mod subscription;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_database;
+pub mod webhook_deliveries;
 
 pub use append::{
     AppendOutcome, AppendedEvent, EventStore, ExpectedVersion, NewEvent, StreamAppend,
