@@ -257,10 +257,14 @@ impl DomainEvent {
             Self::RefundObserved(e) => format!("refund-{}", e.snapshot.refund),
             Self::DisputeObserved(e) => format!("dispute-{}", e.snapshot.dispute),
             Self::CreditNoteObserved(e) => format!("credit_note-{}", e.snapshot.credit_note),
-            Self::InvoicePaymentObserved(e) => format!("invoice_payment-{}", e.snapshot.invoice_payment),
+            Self::InvoicePaymentObserved(e) => {
+                format!("invoice_payment-{}", e.snapshot.invoice_payment)
+            }
             Self::ProductObserved(e) => format!("product-{}", e.snapshot.product),
             Self::PriceObserved(e) => format!("price-{}", e.snapshot.price),
-            Self::ActiveEntitlementSummaryObserved(e) => format!("entitlements-{}", e.snapshot.customer),
+            Self::ActiveEntitlementSummaryObserved(e) => {
+                format!("entitlements-{}", e.snapshot.customer)
+            }
         }
     }
 
@@ -336,12 +340,22 @@ impl DomainEvent {
             "ChargeObserved" => Self::ChargeObserved(serde_json::from_value(payload).map_err(bad)?),
             "CouponObserved" => Self::CouponObserved(serde_json::from_value(payload).map_err(bad)?),
             "RefundObserved" => Self::RefundObserved(serde_json::from_value(payload).map_err(bad)?),
-            "DisputeObserved" => Self::DisputeObserved(serde_json::from_value(payload).map_err(bad)?),
-            "CreditNoteObserved" => Self::CreditNoteObserved(serde_json::from_value(payload).map_err(bad)?),
-            "InvoicePaymentObserved" => Self::InvoicePaymentObserved(serde_json::from_value(payload).map_err(bad)?),
-            "ProductObserved" => Self::ProductObserved(serde_json::from_value(payload).map_err(bad)?),
+            "DisputeObserved" => {
+                Self::DisputeObserved(serde_json::from_value(payload).map_err(bad)?)
+            }
+            "CreditNoteObserved" => {
+                Self::CreditNoteObserved(serde_json::from_value(payload).map_err(bad)?)
+            }
+            "InvoicePaymentObserved" => {
+                Self::InvoicePaymentObserved(serde_json::from_value(payload).map_err(bad)?)
+            }
+            "ProductObserved" => {
+                Self::ProductObserved(serde_json::from_value(payload).map_err(bad)?)
+            }
             "PriceObserved" => Self::PriceObserved(serde_json::from_value(payload).map_err(bad)?),
-            "ActiveEntitlementSummaryObserved" => Self::ActiveEntitlementSummaryObserved(serde_json::from_value(payload).map_err(bad)?),
+            "ActiveEntitlementSummaryObserved" => Self::ActiveEntitlementSummaryObserved(
+                serde_json::from_value(payload).map_err(bad)?,
+            ),
             _ => {
                 return Err(DomainEventError::UnknownType {
                     event_type: event_type.to_owned(),
