@@ -10,6 +10,7 @@ pub mod report_format;
 mod reports;
 mod restatements;
 mod status;
+mod webhook_deliveries;
 mod webhooks;
 
 use crate::AppState;
@@ -25,6 +26,7 @@ pub const WEBHOOK_BODY_LIMIT_BYTES: usize = 1024 * 1024;
 /// - `GET /v1/status` — log head, each projection's position and lag, the oldest writing
 ///   transaction;
 /// - `GET /v1/events?after=<cursor>&limit=<n>` — the gap-free global feed, page by page;
+/// - `GET /v1/webhooks/deliveries?status=&type=&limit=&before=` — the webhook delivery log;
 /// - `GET /metrics` — Prometheus metrics;
 /// - `GET /v1/reports/{mrr,churn,cash}?currency=&from=YYYY-MM&to=YYYY-MM` — monthly reports;
 /// - `GET /v1/reports/mrr/daily?currency=&from=YYYY-MM-DD&to=YYYY-MM-DD` — MRR per UTC day;
@@ -50,6 +52,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/status", get(status::status))
         .route("/v1/events", get(feed::global_feed))
+        .route(
+            "/v1/webhooks/deliveries",
+            get(webhook_deliveries::list_webhook_deliveries),
+        )
         .route("/metrics", get(prometheus::metrics))
         .route("/v1/reports/mrr", get(reports::mrr))
         .route("/v1/reports/churn", get(reports::churn))

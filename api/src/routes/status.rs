@@ -5,12 +5,20 @@ use crate::routes::log_figures::{self, milliseconds_precision};
 use crate::{ApiError, AppState};
 use axum::extract::State;
 use axum::Json;
-use ledger::store::inbox;
+use ledger::store::{inbox, webhook_deliveries};
 use serde_json::{json, Value};
+use stripe_bridge::StripeEventCoverage;
 
 /// `{"log_head": <int>, "projections": [{"name", "version", "position", "events_applied",
 /// "lag_events", "lag_seconds", "error", "rebuild"}], "oldest_writing_transaction": null |
-/// {...}, "inbox": {"translated", "ignored", "unparsed"}}`.
+/// {...}, "inbox": {"translated", "ignored", "unparsed"}, "webhook_deliveries": {"received",
+/// "duplicate", "rejected", "unparsed"}, "stripe_event_types": {"translated": [{"type",
+/// "domain_event"}], "ignored": [{"type", "reason"}], "other_types"}}`.
+///
+/// - `stripe_event_types` is the one coverage list of the Stripe bridge
+///   ([`stripe_bridge::covered_event_types`]); every verified body of any type is kept in the
+///   inbox, types outside the list are ignored as not used by Tally.
+/// - `webhook_deliveries` counts the delivery log by status (`GET /v1/webhooks/deliveries`).
 ///
 /// - A projection's `position` is its watermark: every event at or below it has been applied,
 ///   so it equals `log_head` exactly when the projection has caught up. `lag_events` counts the
@@ -75,10 +83,35 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         })
     });
     let (translated, ignored, unparsed) = inbox::outcome_counts(&mut *connection).await?;
+    let (received, duplicate, rejected, delivery_unparsed) =
+        webhook_deliveries::status_counts(&mut *connection).await?;
+    let mut translated_types = Vec::new();
+    let mut ignored_types = Vec::new();
+    for (event_type, coverage) in stripe_bridge::covered_event_types() {
+        match coverage {
+            StripeEventCoverage::Translated { domain_event } => {
+                translated_types.push(json!({ "type": event_type, "domain_event": domain_event }))
+            }
+            StripeEventCoverage::Ignored { reason } => {
+                ignored_types.push(json!({ "type": event_type, "reason": reason }))
+            }
+        }
+    }
     Ok(Json(json!({
         "log_head": figures.log_head,
         "projections": projections,
         "oldest_writing_transaction": oldest_writing_transaction,
         "inbox": { "translated": translated, "ignored": ignored, "unparsed": unparsed },
+        "webhook_deliveries": {
+            "received": received,
+            "duplicate": duplicate,
+            "rejected": rejected,
+            "unparsed": delivery_unparsed,
+        },
+        "stripe_event_types": {
+            "translated": translated_types,
+            "ignored": ignored_types,
+            "other_types": "stored in the inbox and ignored as not used by Tally",
+        },
     })))
 }

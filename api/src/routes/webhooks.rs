@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde_json::{json, Value};
-use stripe_bridge::ingest::{ingest_stripe_event, IngestChannel};
+use stripe_bridge::ingest::{ingest_stripe_webhook, record_rejected_webhook, WebhookDeliveryFacts};
 
 /// Receives one Stripe webhook delivery.
 ///
@@ -20,13 +20,32 @@ use stripe_bridge::ingest::{ingest_stripe_event, IngestChannel};
 ///   200 `{"received": true, "status": "translated"|"ignored"|"unparsed"|"duplicate", ...}`;
 ///   ignored and unparsed bodies are kept and counted in `/v1/status`, never lost.
 ///
-/// Every answer is counted in the `tally_webhooks_*_total` metrics ([`crate::prometheus_metrics`]).
+/// Every answer is counted in the `tally_webhooks_*_total` metrics ([`crate::prometheus_metrics`])
+/// and every attempt recorded in the delivery log (`GET /v1/webhooks/deliveries`): a refused
+/// one (400/413) as `rejected` with its code and message, its size and the header's `t=`, and
+/// nothing of its body.
 pub async fn receive_stripe_webhook(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let body_bytes = match &body {
+        Ok(body) => i64::try_from(body.len()).ok(),
+        Err(_) => declared_content_length(&headers),
+    };
     let answer = verify_and_keep(&state, &headers, body).await;
+    if let Err(error) = &answer {
+        if is_refusal(error) {
+            let reason = format!("{}: {error}", error.code());
+            let timestamp = signature_timestamp(&headers);
+            // The refusal is answered even if it cannot be logged: it stored nothing.
+            if let Err(failure) =
+                record_rejected_webhook(&state.pool, &reason, body_bytes, timestamp).await
+            {
+                tracing::warn!(%failure, "could not record a rejected webhook delivery");
+            }
+        }
+    }
     prometheus_metrics::count_webhook(match &answer {
         Ok((status, _)) => Ok(*status),
         Err(error) => Err(error.code()),
@@ -58,13 +77,10 @@ async fn verify_and_keep(
         .map(|value| value.to_str().unwrap_or(""));
     // The clock is read here, at the edge; verification itself is pure.
     stripe_bridge::verify(header, &body, secrets, chrono::Utc::now().timestamp())?;
-    let report = ingest_stripe_event(
-        &state.pool,
-        &state.append_signal,
-        IngestChannel::Webhook,
-        &body,
-    )
-    .await?;
+    let facts = WebhookDeliveryFacts {
+        signature_timestamp: signature_timestamp(headers),
+    };
+    let report = ingest_stripe_webhook(&state.pool, &state.append_signal, &body, facts).await?;
     let status = report
         .outcome
         .map_or("duplicate", |outcome| outcome.as_str());
@@ -79,4 +95,32 @@ async fn verify_and_keep(
             "events_appended": report.positions.len(),
         }),
     ))
+}
+
+/// Whether an error is a refusal of the delivery itself (recorded as `rejected`), as opposed to
+/// a server fault (500, 503: Stripe retries; nothing to blame on the delivery).
+fn is_refusal(error: &ApiError) -> bool {
+    matches!(
+        error,
+        ApiError::Signature(_)
+            | ApiError::PayloadTooLarge { .. }
+            | ApiError::InvalidParameter { .. }
+    )
+}
+
+/// The `t=` of the `Stripe-Signature` header as a UTC time, when the header parses.
+fn signature_timestamp(headers: &HeaderMap) -> Option<chrono::DateTime<chrono::Utc>> {
+    let header = headers.get("stripe-signature")?.to_str().ok()?;
+    let parsed = stripe_bridge::signature::parse_header(header).ok()?;
+    chrono::DateTime::from_timestamp(parsed.timestamp, 0)
+}
+
+/// The declared `Content-Length`, for a body refused before it was read.
+fn declared_content_length(headers: &HeaderMap) -> Option<i64> {
+    headers
+        .get(axum::http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
 }
