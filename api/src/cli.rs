@@ -132,4 +132,15 @@ pub enum Benchmark {
         #[arg(long, default_value_t = 20)]
         stream_seconds: u64,
     },
+    /// Webhook ingest through the real HTTP endpoint (signed ~4.4 KB Stripe bodies) next to a
+    /// raw single-row INSERT baseline (pgbench) at the same concurrency: events/s, p50/p99.
+    /// Needs DATABASE_URL and pgbench.
+    Ingest {
+        /// Concurrent connections of each half.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Seconds each half runs.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
 }

@@ -52,6 +52,19 @@ async fn main() -> anyhow::Result<()> {
             };
             commands::bench_projections(database_url, data_dir, options).await
         }
+        Command::Bench {
+            benchmark:
+                Benchmark::Ingest {
+                    connections,
+                    seconds,
+                },
+        } => {
+            let options = commands::IngestBenchOptions {
+                connections,
+                seconds,
+            };
+            commands::bench_ingest(database_url, data_dir, options).await
+        }
         Command::History { customer, as_of } => {
             commands::history(database_url, data_dir, &customer, as_of.as_deref()).await
         }

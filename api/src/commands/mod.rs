@@ -1,6 +1,7 @@
 //! The `tally` subcommands. This is the binary's edge: errors are `anyhow`.
 
 mod bench;
+mod bench_ingest;
 mod demo;
 mod history;
 mod import;
@@ -11,6 +12,7 @@ mod serve;
 mod webhook_client;
 
 pub use bench::{bench_projections, BenchOptions};
+pub use bench_ingest::{bench_ingest, IngestBenchOptions};
 pub use demo::demo;
 pub use history::{history, history_table};
 pub use import::import;
