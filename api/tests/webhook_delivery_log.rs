@@ -147,7 +147,8 @@ async fn every_attempt_is_logged_with_its_status_and_rejections_keep_nothing_of_
         }
     }
     let mut expected = seen.clone();
-    expected.sort_unstable_by(|a, b| b.cmp(a));
+    expected.sort_unstable();
+    expected.reverse();
     expected.dedup();
     assert_eq!(seen, expected);
     assert_eq!(seen.len(), 5);

@@ -62,7 +62,7 @@ pub(crate) fn translate_active_entitlement_summary(
         entitlements.push(ActiveEntitlement {
             entitlement: required_text(entitlement.id, &format!("{path}.id"))?,
             feature: optional_reference_id(&entitlement.feature)
-                .ok_or_else(|| PayloadError::missing(&format!("{path}.feature")))?,
+                .ok_or_else(|| PayloadError::missing(format!("{path}.feature")))?,
             lookup_key: required_text(entitlement.lookup_key, &format!("{path}.lookup_key"))?,
         });
     }
