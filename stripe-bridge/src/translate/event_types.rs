@@ -206,7 +206,7 @@ pub fn covered_event_types() -> impl Iterator<Item = (&'static str, StripeEventC
             Row::Translate(resource) => StripeEventCoverage::Translated {
                 domain_event: resource.domain_event(),
             },
-            Row::Ignore(reason) => StripeEventCoverage::Ignored { reason: *reason },
+            Row::Ignore(reason) => StripeEventCoverage::Ignored { reason },
         };
         (*event_type, coverage)
     })
