@@ -1,19 +1,20 @@
 //! Ingestion of Stripe Event bodies into the log. [`prepare_stripe_event`] is the one place
 //! where a body is translated and its event ids derived (pure), shared by the webhook endpoint
-//! ([`ingest_stripe_webhook`], one transaction per body) and `tally import`
+//! ([`ingest_stripe_webhook`], one statement per body) and `tally import`
 //! ([`crate::bulk_ingest`], chunks of bodies through COPY).
 //!
-//! Webhook order of work: prepare -> skip if already kept (the same statement records the
-//! duplicate delivery) -> one transaction that appends the domain events (first write, so the
-//! gated feed keeps per-stream order) and keeps the raw body in the inbox together with its
-//! delivery-log row (one statement) -> commit -> wake the projectors. The body is durable
+//! Webhook order of work: prepare -> one autocommitted statement
+//! (`ledger::store::keep_message`, migration 0013) that skips an already-kept body (recording
+//! the duplicate delivery), appends the domain events (the statement's first write, after the
+//! stream locks, so the gated feed keeps per-stream order), keeps the raw body in the inbox and
+//! writes the delivery-log row -> wake the projectors. One round trip; the body is durable
 //! before the caller answers.
 
 use crate::translate::{translate, Translation};
 use chrono::{DateTime, Utc};
 use ledger::domain::{Actor, EventMetadata};
-use ledger::store::append::append_streams_in;
-use ledger::store::inbox::{self, InboxMessage, InboxOutcome};
+use ledger::store::keep_message::{keep_message, KeepOutcome};
+use ledger::store::inbox::{InboxMessage, InboxOutcome};
 use ledger::store::webhook_deliveries::{self, DeliveryStatus, NewDelivery};
 use ledger::store::{AppendSignal, ExpectedVersion, NewEvent, StreamAppend, StreamEvent};
 use ledger::LedgerError;
@@ -253,61 +254,37 @@ async fn ingest(
         body_bytes: i64::try_from(body.len()).ok(),
         signature_timestamp: facts.signature_timestamp,
     });
-    let already_kept = match &delivery {
-        Some(delivery) => {
-            let duplicate = NewDelivery {
-                status: DeliveryStatus::Duplicate,
-                ..*delivery
-            };
-            webhook_deliveries::record_if_duplicate(
-                pool,
-                INBOX_SOURCE,
-                &report.message_key,
-                &duplicate,
-            )
-            .await?
-        }
-        None => inbox::contains(pool, INBOX_SOURCE, &report.message_key).await?,
-    };
-    if already_kept {
-        return Ok(report);
-    }
-    let mut transaction = pool.begin().await?;
-    // One round trip appends every stream (locked together, in a fixed order), as the
-    // transaction's first write.
-    let appended =
-        append_streams_in(&mut transaction, None, &stream_appends(&prepared.events)).await?;
-    report
-        .positions
-        .extend(appended.events().iter().map(|event| event.global_position));
     let message = prepared.inbox_message(body);
-    let kept = match &delivery {
-        Some(delivery) => {
-            webhook_deliveries::keep_inbox_message_and_delivery(
-                &mut transaction,
-                &message,
-                delivery,
-            )
-            .await?
+    // One round trip: duplicate check, the append of every stream (locked together, in a
+    // fixed order, as the statement's first write), the inbox row and the delivery row.
+    let kept = keep_message(
+        pool,
+        &stream_appends(&prepared.events),
+        &message,
+        delivery.as_ref(),
+    )
+    .await?;
+    match kept {
+        KeepOutcome::Kept(events) => {
+            if !events.is_empty() {
+                append_signal.notify();
+            }
+            report
+                .positions
+                .extend(events.iter().map(|event| event.global_position));
+            report.outcome = Some(prepared.outcome);
         }
-        None => inbox::insert(&mut transaction, &message).await?,
-    };
-    if !kept {
-        // A concurrent delivery of the same message committed first.
-        transaction.rollback().await?;
-        report.positions.clear();
-        if let Some(delivery) = &delivery {
-            let duplicate = NewDelivery {
-                status: DeliveryStatus::Duplicate,
-                ..*delivery
-            };
-            webhook_deliveries::record_delivery(pool, &duplicate).await?;
+        KeepOutcome::AlreadyKept => {}
+        KeepOutcome::KeptConcurrently => {
+            if let Some(delivery) = &delivery {
+                let duplicate = NewDelivery {
+                    status: DeliveryStatus::Duplicate,
+                    ..*delivery
+                };
+                webhook_deliveries::record_delivery(pool, &duplicate).await?;
+            }
         }
-        return Ok(report);
     }
-    transaction.commit().await?;
-    append_signal.notify();
-    report.outcome = Some(prepared.outcome);
     Ok(report)
 }
 

@@ -328,21 +328,21 @@ async fn execute_append<'c>(
     })
 }
 
-/// The column arrays bound to `tally_append_streams`.
-struct AppendArrays<'a> {
-    stream_ids: Vec<&'a str>,
-    expected_versions: Vec<Option<i64>>,
-    event_streams: Vec<i32>,
-    event_ids: Vec<Uuid>,
-    event_types: Vec<&'a str>,
-    schema_versions: Vec<i32>,
-    payloads: Vec<&'a serde_json::Value>,
-    metadata: Vec<serde_json::Value>,
-    effective_at: Vec<DateTime<Utc>>,
+/// The column arrays bound to `tally_append_streams` (and `tally_keep_message`).
+pub(crate) struct AppendArrays<'a> {
+    pub(crate) stream_ids: Vec<&'a str>,
+    pub(crate) expected_versions: Vec<Option<i64>>,
+    pub(crate) event_streams: Vec<i32>,
+    pub(crate) event_ids: Vec<Uuid>,
+    pub(crate) event_types: Vec<&'a str>,
+    pub(crate) schema_versions: Vec<i32>,
+    pub(crate) payloads: Vec<&'a serde_json::Value>,
+    pub(crate) metadata: Vec<serde_json::Value>,
+    pub(crate) effective_at: Vec<DateTime<Utc>>,
 }
 
 impl<'a> AppendArrays<'a> {
-    fn from_appends(appends: &'a [StreamAppend]) -> Result<Self, LedgerError> {
+    pub(crate) fn from_appends(appends: &'a [StreamAppend]) -> Result<Self, LedgerError> {
         let event_count = appends.iter().map(|append| append.events.len()).sum();
         let mut arrays = Self {
             stream_ids: Vec::with_capacity(appends.len()),
@@ -400,7 +400,7 @@ pub async fn lock_streams(
     Ok(())
 }
 
-fn map_append_error(error: sqlx::Error) -> LedgerError {
+pub(crate) fn map_append_error(error: sqlx::Error) -> LedgerError {
     let Some(database_error) = error.as_database_error() else {
         return LedgerError::Database(error);
     };

@@ -1,0 +1,96 @@
+//! Keeping one verified inbound message in one round trip (`tally_keep_message`, migration
+//! 0013): the duplicate check, the multi-stream append of its domain events, the raw body in
+//! the inbox and, for a webhook, its delivery-log row, in one autocommitted statement.
+
+use crate::store::append::{map_append_error, AppendArrays, AppendedEvent, StreamAppend};
+use crate::store::inbox::InboxMessage;
+use crate::store::webhook_deliveries::NewDelivery;
+use crate::LedgerError;
+use sqlx::PgExecutor;
+
+/// What became of a message given to [`keep_message`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeepOutcome {
+    /// Kept now: its events were appended (none for an ignored or unparsed message) with
+    /// these global positions, in order.
+    Kept(Vec<AppendedEvent>),
+    /// Already kept (a redelivery): nothing was written but the `duplicate` delivery row.
+    AlreadyKept,
+    /// A concurrent delivery of the same message committed first: nothing at all was written
+    /// (not even a delivery row; the caller records the duplicate).
+    KeptConcurrently,
+}
+
+/// Keeps `message` with the domain events of `appends` (any stream count; each stream's
+/// expected version is checked as in [`crate::store::append::append_streams_in`]) and, when
+/// `delivery` is given, its webhook delivery-log row (its status for a kept message; the
+/// row says `duplicate` for a redelivery). One statement, autocommitted when `executor` is a
+/// pool: when it returns `Ok`, everything is durable. Signal the process's
+/// [`crate::store::AppendSignal`] after a [`KeepOutcome::Kept`] with events.
+///
+/// Errors: those of the append ([`LedgerError::WrongExpectedVersion`],
+/// [`LedgerError::PartialDuplicate`], [`LedgerError::DuplicateStreamInAppend`]) and
+/// [`LedgerError::Database`]; on error nothing was written.
+pub async fn keep_message<'c>(
+    executor: impl PgExecutor<'c>,
+    appends: &[StreamAppend],
+    message: &InboxMessage<'_>,
+    delivery: Option<&NewDelivery<'_>>,
+) -> Result<KeepOutcome, LedgerError> {
+    let arrays = AppendArrays::from_appends(appends)?;
+    let rows: Result<Vec<(bool, Option<i64>, Option<String>, Option<i64>)>, sqlx::Error> =
+        sqlx::query_as(
+            "SELECT * FROM tally_keep_message($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+                                              $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+        )
+        .bind(&arrays.stream_ids)
+        .bind(&arrays.expected_versions)
+        .bind(&arrays.event_streams)
+        .bind(&arrays.event_ids)
+        .bind(&arrays.event_types)
+        .bind(&arrays.schema_versions)
+        .bind(&arrays.payloads)
+        .bind(&arrays.metadata)
+        .bind(&arrays.effective_at)
+        .bind(message.source)
+        .bind(message.message_key)
+        .bind(message.message_type)
+        .bind(message.body)
+        .bind(message.outcome.as_str())
+        .bind(message.reason)
+        .bind(message.event_count)
+        .bind(delivery.map(|delivery| delivery.status.as_str()))
+        .bind(delivery.and_then(|delivery| delivery.stripe_event_id))
+        .bind(delivery.and_then(|delivery| delivery.event_type))
+        .bind(delivery.and_then(|delivery| delivery.reason))
+        .bind(delivery.and_then(|delivery| delivery.body_bytes))
+        .bind(delivery.and_then(|delivery| delivery.signature_timestamp))
+        .fetch_all(executor)
+        .await;
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(error) if is_kept_concurrently(&error) => return Ok(KeepOutcome::KeptConcurrently),
+        Err(error) => return Err(map_append_error(error)),
+    };
+    if rows.first().is_some_and(|row| !row.0) {
+        return Ok(KeepOutcome::AlreadyKept);
+    }
+    let events = rows
+        .into_iter()
+        .filter_map(|(_, global_position, stream_id, stream_version)| {
+            Some(AppendedEvent {
+                global_position: global_position?,
+                stream_id: stream_id?,
+                stream_version: stream_version?,
+            })
+        })
+        .collect();
+    Ok(KeepOutcome::Kept(events))
+}
+
+fn is_kept_concurrently(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|database_error| database_error.constraint())
+        == Some("inbox_messages_kept_concurrently")
+}
