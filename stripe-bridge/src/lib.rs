@@ -16,6 +16,6 @@ pub mod ingest;
 pub mod signature;
 pub mod translate;
 
-pub use error::{PayloadError, SignatureError, StripeBridgeError};
+pub use error::{PayloadError, SignatureError, StripeBridgeError, StripeCallError};
 pub use signature::{sign_header, verify, WebhookSecrets, DEFAULT_TOLERANCE_SECONDS};
 pub use translate::{translate, used_event_types, StripeEventEnvelope, Translation};
