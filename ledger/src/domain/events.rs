@@ -5,10 +5,12 @@
 //! Persisted shapes are an API: never change one in place. Add a new schema version and an
 //! upcaster ([`crate::domain::upcasting`]); [`DomainEvent::from_stored`] applies them.
 
+use crate::domain::stripe_command::command_stream_id;
 use crate::domain::upcasting::{current_schema_version, upcast_to_current};
 use crate::domain::{
     ChargeSnapshot, Coupon, CustomerId, CustomerSnapshot, DiscountSnapshot, InvoiceSnapshot,
-    ObservedChange, SubscriptionSnapshot,
+    ObservedChange, StripeCommandFailed, StripeCommandRequested, StripeCommandSucceeded,
+    SubscriptionSnapshot,
 };
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +31,12 @@ pub enum DomainEvent {
     /// A coupon's terms (created, updated, deleted): what discounts that name only the coupon's
     /// id are worth.
     CouponObserved(CouponObserved),
+    /// A command to Stripe was accepted (stream `command-<uuid>`); the outbox worker executes it.
+    StripeCommandRequested(StripeCommandRequested),
+    /// Stripe accepted a command (same stream).
+    StripeCommandSucceeded(StripeCommandSucceeded),
+    /// Stripe refused a command for good, or retries were exhausted (same stream).
+    StripeCommandFailed(StripeCommandFailed),
 }
 
 /// Payload of `CustomerObserved`.
@@ -146,6 +154,9 @@ impl DomainEvent {
             Self::InvoiceObserved(_) => "InvoiceObserved",
             Self::ChargeObserved(_) => "ChargeObserved",
             Self::CouponObserved(_) => "CouponObserved",
+            Self::StripeCommandRequested(_) => "StripeCommandRequested",
+            Self::StripeCommandSucceeded(_) => "StripeCommandSucceeded",
+            Self::StripeCommandFailed(_) => "StripeCommandFailed",
         }
     }
 
@@ -166,6 +177,9 @@ impl DomainEvent {
             Self::InvoiceObserved(e) => format!("invoice-{}", e.snapshot.invoice),
             Self::ChargeObserved(e) => format!("charge-{}", e.snapshot.charge),
             Self::CouponObserved(e) => format!("coupon-{}", e.snapshot.id),
+            Self::StripeCommandRequested(e) => command_stream_id(e.command_id),
+            Self::StripeCommandSucceeded(e) => command_stream_id(e.command_id),
+            Self::StripeCommandFailed(e) => command_stream_id(e.command_id),
         }
     }
 
@@ -177,7 +191,11 @@ impl DomainEvent {
             Self::DiscountObserved(e) => e.snapshot.customer.as_ref(),
             Self::InvoiceObserved(e) => e.snapshot.customer.as_ref(),
             Self::ChargeObserved(e) => e.snapshot.customer.as_ref(),
-            Self::CouponObserved(_) => None,
+            // Commands are not facts about a customer's billing; their audit is the command stream.
+            Self::CouponObserved(_)
+            | Self::StripeCommandRequested(_)
+            | Self::StripeCommandSucceeded(_)
+            | Self::StripeCommandFailed(_) => None,
         }
     }
 
@@ -190,6 +208,9 @@ impl DomainEvent {
             Self::InvoiceObserved(e) => serde_json::to_value(e),
             Self::ChargeObserved(e) => serde_json::to_value(e),
             Self::CouponObserved(e) => serde_json::to_value(e),
+            Self::StripeCommandRequested(e) => serde_json::to_value(e),
+            Self::StripeCommandSucceeded(e) => serde_json::to_value(e),
+            Self::StripeCommandFailed(e) => serde_json::to_value(e),
         };
         value.expect("domain events are plain data and always serialize")
     }
@@ -226,6 +247,15 @@ impl DomainEvent {
             }
             "ChargeObserved" => Self::ChargeObserved(serde_json::from_value(payload).map_err(bad)?),
             "CouponObserved" => Self::CouponObserved(serde_json::from_value(payload).map_err(bad)?),
+            "StripeCommandRequested" => {
+                Self::StripeCommandRequested(serde_json::from_value(payload).map_err(bad)?)
+            }
+            "StripeCommandSucceeded" => {
+                Self::StripeCommandSucceeded(serde_json::from_value(payload).map_err(bad)?)
+            }
+            "StripeCommandFailed" => {
+                Self::StripeCommandFailed(serde_json::from_value(payload).map_err(bad)?)
+            }
             _ => {
                 return Err(DomainEventError::UnknownType {
                     event_type: event_type.to_owned(),

@@ -10,6 +10,7 @@ pub mod invoice;
 pub mod metadata;
 pub mod money;
 pub mod observed_change;
+pub mod stripe_command;
 pub mod subscription;
 pub mod upcasting;
 
@@ -25,6 +26,10 @@ pub use invoice::{InvoiceSnapshot, InvoiceStatus};
 pub use metadata::{Actor, EventMetadata};
 pub use money::{minor_unit_exponent, round_half_away_from_zero, Currency};
 pub use observed_change::ObservedChange;
+pub use stripe_command::{
+    ProrationBehavior, ResumeFrom, StripeCommand, StripeCommandFailed, StripeCommandRequested,
+    StripeCommandSucceeded,
+};
 pub use subscription::{
     BillingScheme, PriceTier, RecurringInterval, SubscriptionItem, SubscriptionSnapshot,
     SubscriptionStatus, TiersMode, TransformQuantity, TransformRound, UsageType,
