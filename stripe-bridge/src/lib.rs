@@ -8,11 +8,15 @@
 //! * [`ingest`] prepares a body (translation, event ids) and appends it to the event log
 //!   (webhooks); [`bulk_ingest`] writes prepared bodies in chunks through COPY (`tally import`).
 //!
+//! * [`outbox`] executes Stripe commands (customers, subscriptions, meter events, invoice items)
+//!   through a transactional outbox with deterministic idempotency keys.
+//!
 //! Errors of the whole crate are in [`error`].
 
 pub mod bulk_ingest;
 pub mod error;
 pub mod ingest;
+pub mod outbox;
 pub mod signature;
 pub mod translate;
 
