@@ -82,11 +82,24 @@ where
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         worker.run_pass().await.unwrap();
-        if ledger::store::stripe_outbox::count_pending(store.pool())
+        // Pending = 0 is not enough: the gated feed is cluster-wide, so another database's
+        // open writer can keep a command from being queued yet. Wait for every outcome.
+        let outcomes = read::read_all_after(store.pool(), Default::default(), 10_000)
             .await
             .unwrap()
-            == 0
-        {
+            .iter()
+            .filter(|event| event.event_type.starts_with("StripeCommandRequested"))
+            .count();
+        let finished = read::read_all_after(store.pool(), Default::default(), 10_000)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|event| {
+                event.event_type == "StripeCommandSucceeded"
+                    || event.event_type == "StripeCommandFailed"
+            })
+            .count();
+        if outcomes > 0 && finished == outcomes {
             return;
         }
         assert!(
