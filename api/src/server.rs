@@ -61,6 +61,28 @@ pub async fn start(
             state.append_signal.clone(),
         )),
     ];
+    // The Stripe outbox worker (outbound commands), only with a Stripe secret key. Rebuilds
+    // (`tally rebuild`) never start it, so replaying the log never calls Stripe.
+    match crate::stripe_transport::StripeTransport::from_env() {
+        Ok(Some(transport)) => {
+            tracing::info!(
+                api_base = transport.api_base(),
+                "Stripe outbox worker started"
+            );
+            let store =
+                ledger::store::EventStore::with_signal(pool.clone(), state.append_signal.clone());
+            let worker = stripe_bridge::outbox::OutboxWorker::new(
+                store,
+                transport,
+                stripe_bridge::outbox::OutboxOptions::default(),
+            );
+            tasks.push(tokio::spawn(worker.run()));
+        }
+        Ok(None) => tracing::warn!(
+            "STRIPE_SECRET_KEY is not set: Stripe commands are recorded but stay pending"
+        ),
+        Err(error) => tracing::error!(%error, "Stripe outbox worker not started"),
+    }
     let (shutdown, mut shutdown_requested) = tokio::sync::watch::channel(false);
     let app = router(state.clone());
     tasks.push(tokio::spawn(async move {

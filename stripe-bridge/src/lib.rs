@@ -8,15 +8,19 @@
 //! * [`ingest`] prepares a body (translation, event ids) and appends it to the event log
 //!   (webhooks); [`bulk_ingest`] writes prepared bodies in chunks through COPY (`tally import`).
 //!
+//! * [`outbox`] executes Stripe commands (customers, subscriptions, meter events, invoice items)
+//!   through a transactional outbox with deterministic idempotency keys.
+//!
 //! Errors of the whole crate are in [`error`].
 
 pub mod bulk_ingest;
 pub mod error;
 pub mod ingest;
+pub mod outbox;
 pub mod signature;
 pub mod translate;
 
-pub use error::{PayloadError, SignatureError, StripeBridgeError};
+pub use error::{PayloadError, SignatureError, StripeBridgeError, StripeCallError};
 pub use signature::{sign_header, verify, WebhookSecrets, DEFAULT_TOLERANCE_SECONDS};
 pub use translate::{
     covered_event_types, translate, used_event_types, StripeEventCoverage, StripeEventEnvelope,

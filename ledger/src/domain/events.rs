@@ -5,11 +5,13 @@
 //! Persisted shapes are an API: never change one in place. Add a new schema version and an
 //! upcaster ([`crate::domain::upcasting`]); [`DomainEvent::from_stored`] applies them.
 
+use crate::domain::stripe_command::command_stream_id;
 use crate::domain::upcasting::{current_schema_version, upcast_to_current};
 use crate::domain::{
     ActiveEntitlementSummarySnapshot, ChargeSnapshot, Coupon, CreditNoteSnapshot, CustomerId,
     CustomerSnapshot, DiscountSnapshot, DisputeSnapshot, InvoicePaymentSnapshot, InvoiceSnapshot,
-    ObservedChange, PriceSnapshot, ProductSnapshot, RefundSnapshot, SubscriptionSnapshot,
+    ObservedChange, PriceSnapshot, ProductSnapshot, RefundSnapshot, StripeCommandFailed,
+    StripeCommandRequested, StripeCommandSucceeded, SubscriptionSnapshot,
 };
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +47,12 @@ pub enum DomainEvent {
     /// A customer's whole list of active entitlements
     /// (`entitlements.active_entitlement_summary.updated`).
     ActiveEntitlementSummaryObserved(ActiveEntitlementSummaryObserved),
+    /// A command to Stripe was accepted (stream `command-<uuid>`); the outbox worker executes it.
+    StripeCommandRequested(StripeCommandRequested),
+    /// Stripe accepted a command (same stream).
+    StripeCommandSucceeded(StripeCommandSucceeded),
+    /// Stripe refused a command for good, or retries were exhausted (same stream).
+    StripeCommandFailed(StripeCommandFailed),
 }
 
 /// Payload of `CustomerObserved`.
@@ -232,6 +240,9 @@ impl DomainEvent {
             Self::ProductObserved(_) => "ProductObserved",
             Self::PriceObserved(_) => "PriceObserved",
             Self::ActiveEntitlementSummaryObserved(_) => "ActiveEntitlementSummaryObserved",
+            Self::StripeCommandRequested(_) => "StripeCommandRequested",
+            Self::StripeCommandSucceeded(_) => "StripeCommandSucceeded",
+            Self::StripeCommandFailed(_) => "StripeCommandFailed",
         }
     }
 
@@ -265,6 +276,9 @@ impl DomainEvent {
             Self::ActiveEntitlementSummaryObserved(e) => {
                 format!("entitlements-{}", e.snapshot.customer)
             }
+            Self::StripeCommandRequested(e) => command_stream_id(e.command_id),
+            Self::StripeCommandSucceeded(e) => command_stream_id(e.command_id),
+            Self::StripeCommandFailed(e) => command_stream_id(e.command_id),
         }
     }
 
@@ -284,6 +298,10 @@ impl DomainEvent {
             | Self::InvoicePaymentObserved(_)
             | Self::ProductObserved(_)
             | Self::PriceObserved(_) => None,
+            // Commands are not facts about a customer's billing; their audit is the command stream.
+            Self::StripeCommandRequested(_)
+            | Self::StripeCommandSucceeded(_)
+            | Self::StripeCommandFailed(_) => None,
         }
     }
 
@@ -303,6 +321,9 @@ impl DomainEvent {
             Self::ProductObserved(e) => serde_json::to_value(e),
             Self::PriceObserved(e) => serde_json::to_value(e),
             Self::ActiveEntitlementSummaryObserved(e) => serde_json::to_value(e),
+            Self::StripeCommandRequested(e) => serde_json::to_value(e),
+            Self::StripeCommandSucceeded(e) => serde_json::to_value(e),
+            Self::StripeCommandFailed(e) => serde_json::to_value(e),
         };
         value.expect("domain events are plain data and always serialize")
     }
@@ -356,6 +377,15 @@ impl DomainEvent {
             "ActiveEntitlementSummaryObserved" => Self::ActiveEntitlementSummaryObserved(
                 serde_json::from_value(payload).map_err(bad)?,
             ),
+            "StripeCommandRequested" => {
+                Self::StripeCommandRequested(serde_json::from_value(payload).map_err(bad)?)
+            }
+            "StripeCommandSucceeded" => {
+                Self::StripeCommandSucceeded(serde_json::from_value(payload).map_err(bad)?)
+            }
+            "StripeCommandFailed" => {
+                Self::StripeCommandFailed(serde_json::from_value(payload).map_err(bad)?)
+            }
             _ => {
                 return Err(DomainEventError::UnknownType {
                     event_type: event_type.to_owned(),

@@ -13,6 +13,7 @@ pub mod metadata;
 pub mod money;
 pub mod money_movements;
 pub mod observed_change;
+pub mod stripe_command;
 pub mod subscription;
 pub mod upcasting;
 
@@ -35,6 +36,10 @@ pub use money_movements::{
     CreditNoteSnapshot, DisputeSnapshot, InvoicePaymentSnapshot, RefundSnapshot,
 };
 pub use observed_change::ObservedChange;
+pub use stripe_command::{
+    ProrationBehavior, ResumeFrom, StripeCommand, StripeCommandFailed, StripeCommandRequested,
+    StripeCommandSucceeded,
+};
 pub use subscription::{
     BillingScheme, PriceTier, RecurringInterval, SubscriptionItem, SubscriptionSnapshot,
     SubscriptionStatus, TiersMode, TransformQuantity, TransformRound, UsageType,

@@ -26,6 +26,9 @@ pub const EVENT_TYPES: &[(&str, i32)] = &[
     ("ProductObserved", 1),
     ("PriceObserved", 1),
     ("ActiveEntitlementSummaryObserved", 1),
+    ("StripeCommandRequested", 1),
+    ("StripeCommandSucceeded", 1),
+    ("StripeCommandFailed", 1),
 ];
 
 /// One upcasting step: a payload of `event_type` at `from_version`, rewritten as

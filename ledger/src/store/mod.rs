@@ -10,6 +10,7 @@
 //! function documents more, its only error is [`crate::LedgerError::Database`] (the database
 //! failed or is unreachable; nothing was changed outside the caller's transaction).
 
+pub mod api_keys;
 pub mod append;
 pub mod append_signal;
 pub mod bulk_import;
@@ -23,6 +24,7 @@ pub mod log_status;
 pub mod notifications;
 pub mod read;
 pub mod record;
+pub mod stripe_outbox;
 pub mod subscription;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_database;
