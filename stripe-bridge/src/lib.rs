@@ -7,15 +7,20 @@
 //!   Tally's Stripe-independent [`ledger::domain::DomainEvent`]s. Pure: no I/O, no clock.
 //! * [`ingest`] prepares a body (translation, event ids) and appends it to the event log
 //!   (webhooks); [`bulk_ingest`] writes prepared bodies in chunks through COPY (`tally import`).
+//! * [`backfill`] pages through Stripe's lists (`tally import stripe`) and [`reconcile`]
+//!   compares the ledger's subscriptions with Stripe's (`tally reconcile`), both through any
+//!   async-stripe `StripeClient` the caller supplies.
 //!
 //! Errors of the whole crate are in [`error`].
 
+pub mod backfill;
 pub mod bulk_ingest;
 pub mod error;
 pub mod ingest;
+pub mod reconcile;
 pub mod signature;
 pub mod translate;
 
-pub use error::{PayloadError, SignatureError, StripeBridgeError};
+pub use error::{BackfillError, PayloadError, SignatureError, StripeBridgeError};
 pub use signature::{sign_header, verify, WebhookSecrets, DEFAULT_TOLERANCE_SECONDS};
 pub use translate::{translate, used_event_types, StripeEventEnvelope, Translation};
