@@ -12,6 +12,7 @@ pub mod params;
 pub mod prometheus_metrics;
 pub mod routes;
 pub mod server;
+pub mod stripe_transport;
 
 pub use app_state::AppState;
 pub use error::ApiError;

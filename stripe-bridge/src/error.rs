@@ -14,6 +14,9 @@ pub enum StripeBridgeError {
     /// A Stripe backfill or reconciliation stopped.
     #[error(transparent)]
     Backfill(#[from] BackfillError),
+    /// A call to the Stripe API failed (transport, Stripe's answer, or its body).
+    #[error(transparent)]
+    StripeCall(#[from] StripeCallError),
 }
 
 /// Why a webhook delivery's `Stripe-Signature` header was rejected, or why the configured
@@ -159,4 +162,140 @@ pub enum BackfillError {
     /// Writing to the log failed.
     #[error(transparent)]
     Ingest(#[from] crate::ingest::IngestError),
+}
+
+/// Why a call to the Stripe API failed. Built by the HTTP transport (`api::stripe_transport`)
+/// and read by the outbox worker to decide whether to retry.
+///
+/// Keeps what Stripe said: the HTTP status, the `Stripe-Should-Retry` header and Stripe's error
+/// body (`{"error": {"type", "code", "message", ...}}`, kept verbatim in `body`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StripeCallError {
+    /// Stripe could not be reached or its answer could not be read (connect, TLS, timeout,
+    /// reset). Retryable: with the same idempotency key a re-send is safe.
+    #[error("could not reach the Stripe API: {detail}")]
+    Connection {
+        /// reqwest's message.
+        detail: String,
+    },
+    /// Stripe answered with a non-2xx status.
+    #[error("Stripe answered {status}: {}", message.as_deref().unwrap_or("(no message)"))]
+    Status {
+        /// The HTTP status, e.g. 402, 429, 500.
+        status: u16,
+        /// The `Stripe-Should-Retry` header (`true`/`false`), if Stripe sent it.
+        should_retry: Option<bool>,
+        /// `error.type` of Stripe's body (`card_error`, `invalid_request_error`, `api_error`, ...).
+        error_type: Option<String>,
+        /// `error.code` of Stripe's body (`resource_missing`, `rate_limit`, ...).
+        code: Option<String>,
+        /// `error.message` of Stripe's body.
+        message: Option<String>,
+        /// Stripe's body, verbatim (lossy UTF-8), at most 64 KiB.
+        body: String,
+    },
+    /// Stripe answered 2xx but the body is not the JSON object expected.
+    #[error("Stripe's answer could not be read: {detail}")]
+    Deserialize {
+        /// What is wrong.
+        detail: String,
+    },
+    /// The request could not be built (bad secret key or base URL; never sent).
+    #[error("the Stripe request could not be built: {detail}")]
+    Request {
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+/// The largest Stripe error body kept in [`StripeCallError::Status`], bytes.
+pub const MAX_KEPT_ERROR_BODY_BYTES: usize = 64 * 1024;
+
+impl StripeCallError {
+    /// Builds [`StripeCallError::Status`] from Stripe's answer: the status, the raw
+    /// `Stripe-Should-Retry` header value (`"true"`/`"false"`, anything else ignored) and the
+    /// body, whose `error.type`, `error.code` and `error.message` are read when it is Stripe's
+    /// error shape.
+    pub fn from_response(status: u16, should_retry_header: Option<&str>, body: &[u8]) -> Self {
+        #[derive(serde::Deserialize)]
+        struct ErrorEnvelope {
+            error: ErrorObject,
+        }
+        #[derive(serde::Deserialize)]
+        struct ErrorObject {
+            #[serde(rename = "type")]
+            error_type: Option<String>,
+            code: Option<String>,
+            message: Option<String>,
+        }
+        let should_retry = match should_retry_header.map(str::trim) {
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            _ => None,
+        };
+        let parsed = serde_json::from_slice::<ErrorEnvelope>(body).ok();
+        let kept = &body[..body.len().min(MAX_KEPT_ERROR_BODY_BYTES)];
+        let (error_type, code, message) = match parsed {
+            Some(envelope) => (
+                envelope.error.error_type,
+                envelope.error.code,
+                envelope.error.message,
+            ),
+            None => (None, None, None),
+        };
+        Self::Status {
+            status,
+            should_retry,
+            error_type,
+            code,
+            message,
+            body: String::from_utf8_lossy(kept).into_owned(),
+        }
+    }
+
+    /// Whether sending the same request again (same idempotency key) may succeed: connection
+    /// errors, and statuses 409, 424, 429 and 5xx, unless Stripe said `Stripe-Should-Retry:
+    /// false`; `Stripe-Should-Retry: true` makes any status retryable. Other 4xx, unreadable
+    /// answers and unbuildable requests are final.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Connection { .. } => true,
+            Self::Status {
+                status,
+                should_retry,
+                ..
+            } => match should_retry {
+                Some(decided) => *decided,
+                None => matches!(status, 409 | 424 | 429 | 500..=599),
+            },
+            Self::Deserialize { .. } | Self::Request { .. } => false,
+        }
+    }
+
+    /// A stable machine code: Stripe's `error.code` (else `error.type`) for a status error,
+    /// else `http_<status>`; `connection_error`, `unreadable_response`, `invalid_request`.
+    pub fn code(&self) -> String {
+        match self {
+            Self::Connection { .. } => "connection_error".to_owned(),
+            Self::Status {
+                status,
+                code,
+                error_type,
+                ..
+            } => code
+                .clone()
+                .or_else(|| error_type.clone())
+                .unwrap_or_else(|| format!("http_{status}")),
+            Self::Deserialize { .. } => "unreadable_response".to_owned(),
+            Self::Request { .. } => "invalid_request".to_owned(),
+        }
+    }
+}
+
+impl stripe_client_core::StripeClientErr for StripeCallError {
+    fn deserialize_err(msg: impl std::fmt::Display) -> Self {
+        Self::Deserialize {
+            detail: msg.to_string(),
+        }
+    }
 }

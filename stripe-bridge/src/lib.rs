@@ -21,6 +21,6 @@ pub mod reconcile;
 pub mod signature;
 pub mod translate;
 
-pub use error::{BackfillError, PayloadError, SignatureError, StripeBridgeError};
+pub use error::{BackfillError, PayloadError, SignatureError, StripeBridgeError, StripeCallError};
 pub use signature::{sign_header, verify, WebhookSecrets, DEFAULT_TOLERANCE_SECONDS};
 pub use translate::{translate, used_event_types, StripeEventEnvelope, Translation};

@@ -1,0 +1,7 @@
+//! Shared test support for the api crate's integration tests.
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the support code"
+)]
+
+pub mod fake_stripe;
