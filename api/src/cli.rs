@@ -57,10 +57,25 @@ pub enum Command {
         listen: SocketAddr,
     },
     /// Append a file of Stripe Event objects (one JSON object per line, as `GET /v1/events`
-    /// returns them) through the same code path as a verified webhook.
+    /// returns them) through the same code path as a verified webhook; or, with `stripe`,
+    /// backfill from the Stripe API.
+    #[command(args_conflicts_with_subcommands = true)]
     Import {
-        /// The JSON Lines file.
-        file: PathBuf,
+        /// The JSON Lines file (omit with `stripe`; a file named `stripe`: write `./stripe`).
+        file: Option<PathBuf>,
+        /// `tally import stripe`: page through the Stripe API instead.
+        #[command(subcommand)]
+        source: Option<ImportSource>,
+    },
+    /// Compare every subscription's state in the ledger with Stripe's current one and report
+    /// the drift; `--fix` appends corrective snapshots (marked as corrections, with the reason).
+    Reconcile {
+        /// Append a corrective snapshot for each drifting subscription, effective now.
+        #[arg(long)]
+        fix: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
     },
     /// Print a monthly report as a table, read from the projections.
     Report {
@@ -100,6 +115,29 @@ pub enum Command {
         #[arg(long)]
         as_of: Option<String>,
     },
+}
+
+/// Where `tally import` reads from, besides a file.
+#[derive(Debug, Subcommand)]
+pub enum ImportSource {
+    /// Page through the Stripe API (`STRIPE_SECRET_KEY`, `STRIPE_API_BASE`): customers,
+    /// coupons, subscriptions and invoices as snapshots, and the Stripe Events of the window.
+    /// Resumable: after an interruption, run it again; nothing is written twice.
+    Stripe {
+        /// Import Stripe Events created at or after this RFC 3339 instant (default: 30 days
+        /// ago, as long as Stripe keeps Events).
+        #[arg(long)]
+        since: Option<String>,
+    },
+}
+
+/// Output of `tally reconcile`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Plain-text columns.
+    Table,
+    /// One JSON object.
+    Json,
 }
 
 /// The monthly reports.

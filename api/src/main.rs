@@ -1,7 +1,7 @@
 //! The `tally` binary: parses the command line and runs a subcommand. The binary's edge is the
 //! only place `anyhow` is used.
 
-use api::cli::{Benchmark, Cli, Command};
+use api::cli::{Benchmark, Cli, Command, ImportSource};
 use api::commands;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -25,7 +25,19 @@ async fn main() -> anyhow::Result<()> {
             exit,
         } => commands::demo(database_url, data_dir, listen, concurrency, exit).await,
         Command::Serve { listen } => commands::serve(database_url, data_dir, listen).await,
-        Command::Import { file } => commands::import(database_url, data_dir, &file).await,
+        Command::Import {
+            source: Some(ImportSource::Stripe { since }),
+            ..
+        } => commands::import_stripe(database_url, data_dir, since.as_deref()).await,
+        Command::Import {
+            file: Some(file), ..
+        } => commands::import(database_url, data_dir, &file).await,
+        Command::Import { .. } => {
+            anyhow::bail!("tally import: give a JSON Lines FILE of Stripe Events, or `stripe`")
+        }
+        Command::Reconcile { fix, format } => {
+            commands::reconcile(database_url, data_dir, fix, format).await
+        }
         Command::Report {
             kind,
             currency,

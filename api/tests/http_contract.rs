@@ -300,6 +300,7 @@ async fn a_projector_stops_at_an_event_it_cannot_read_and_status_names_it() {
             stripe_api_version: None,
             causation_id: None,
             correlation_id: None,
+            stripe_fetch: None,
         },
         effective_at: chrono::Utc::now(),
     };

@@ -47,6 +47,7 @@ async fn request(store: &EventStore, command: StripeCommand) -> Uuid {
         stripe_api_version: None,
         causation_id: None,
         correlation_id: Some(command_id),
+        stripe_fetch: None,
     };
     store
         .append(

@@ -54,6 +54,7 @@ impl SyntheticEvent {
             stripe_api_version: None,
             causation_id: None,
             correlation_id: None,
+            stripe_fetch: None,
         };
         NewEvent::from_domain(
             Uuid::new_v5(&Uuid::NAMESPACE_OID, self.stripe_event_id.as_bytes()),

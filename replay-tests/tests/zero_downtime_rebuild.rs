@@ -155,6 +155,7 @@ async fn a_poison_event_stops_the_projector_and_a_rebuild_before_any_switch() {
             stripe_api_version: None,
             causation_id: None,
             correlation_id: None,
+            stripe_fetch: None,
         },
         effective_at: Utc::now(),
     };

@@ -1,5 +1,5 @@
 //! The errors of the Stripe bridge: one enum for the crate, with one enum per operation
-//! (signature verification, payload reading) as its variant payloads.
+//! (signature verification, payload reading, backfill) as its variant payloads.
 
 /// Any error of the Stripe bridge.
 #[derive(Debug, thiserror::Error)]
@@ -11,6 +11,9 @@ pub enum StripeBridgeError {
     /// [`crate::Translation::Unparsed`]).
     #[error(transparent)]
     Payload(#[from] PayloadError),
+    /// A Stripe backfill or reconciliation stopped.
+    #[error(transparent)]
+    Backfill(#[from] BackfillError),
     /// A call to the Stripe API failed (transport, Stripe's answer, or its body).
     #[error(transparent)]
     StripeCall(#[from] StripeCallError),
@@ -134,6 +137,31 @@ impl PayloadError {
             detail: detail.into(),
         }
     }
+}
+
+/// Why a Stripe backfill or reconciliation stopped. Whatever was written before stays written
+/// (each page in its own transaction); a re-run continues without writing anything twice.
+#[derive(Debug, thiserror::Error)]
+pub enum BackfillError {
+    /// The transport failed or Stripe answered an error (after the transport's retries).
+    #[error("{request}: {source}")]
+    Stripe {
+        /// The request, e.g. `GET /v1/invoices?limit=100&starting_after=in_123`.
+        request: String,
+        /// The transport's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The answer is not a Stripe list object.
+    #[error("{request}: the answer is not a Stripe list: {detail}")]
+    UnreadableList {
+        /// The request.
+        request: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// Writing to the log failed.
+    #[error(transparent)]
+    Ingest(#[from] crate::ingest::IngestError),
 }
 
 /// Why a call to the Stripe API failed. Built by the HTTP transport (`api::stripe_transport`)

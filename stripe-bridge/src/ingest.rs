@@ -140,6 +140,7 @@ pub fn prepare_stripe_event(channel: IngestChannel, body: &[u8]) -> PreparedStri
             correlation_id: envelope.request_idempotency_key.as_deref().map(|key| {
                 Uuid::new_v5(&STRIPE_EVENT_NAMESPACE, format!("request:{key}").as_bytes())
             }),
+            stripe_fetch: None,
         };
         for (index, event) in domain_events.iter().enumerate() {
             let event_id = Uuid::new_v5(

@@ -7,20 +7,25 @@
 //!   Tally's Stripe-independent [`ledger::domain::DomainEvent`]s. Pure: no I/O, no clock.
 //! * [`ingest`] prepares a body (translation, event ids) and appends it to the event log
 //!   (webhooks); [`bulk_ingest`] writes prepared bodies in chunks through COPY (`tally import`).
+//! * [`backfill`] pages through Stripe's lists (`tally import stripe`) and [`reconcile`]
+//!   compares the ledger's subscriptions with Stripe's (`tally reconcile`), both through any
+//!   async-stripe `StripeClient` the caller supplies.
 //!
 //! * [`outbox`] executes Stripe commands (customers, subscriptions, meter events, invoice items)
 //!   through a transactional outbox with deterministic idempotency keys.
 //!
 //! Errors of the whole crate are in [`error`].
 
+pub mod backfill;
 pub mod bulk_ingest;
 pub mod error;
 pub mod ingest;
 pub mod outbox;
+pub mod reconcile;
 pub mod signature;
 pub mod translate;
 
-pub use error::{PayloadError, SignatureError, StripeBridgeError, StripeCallError};
+pub use error::{BackfillError, PayloadError, SignatureError, StripeBridgeError, StripeCallError};
 pub use signature::{sign_header, verify, WebhookSecrets, DEFAULT_TOLERANCE_SECONDS};
 pub use translate::{
     covered_event_types, translate, used_event_types, StripeEventCoverage, StripeEventEnvelope,

@@ -160,6 +160,7 @@ mod tests {
                 stripe_api_version: None,
                 causation_id: None,
                 correlation_id: correlation,
+                stripe_fetch: None,
             },
             effective_at: at,
             recorded_at: at,

@@ -6,9 +6,12 @@ mod demo;
 mod history;
 mod import;
 mod rebuild;
+mod reconcile;
 mod report;
 mod report_table;
 mod serve;
+mod stripe_import;
+mod text_table;
 mod webhook_client;
 
 pub use bench::{bench_projections, BenchOptions};
@@ -17,9 +20,16 @@ pub use demo::demo;
 pub use history::{history, history_table};
 pub use import::import;
 pub use rebuild::rebuild;
+pub use reconcile::{
+    drift_table, reconcile, reconcile_with, ReconcileOutcome, UnreadableSubscription,
+};
 pub use report::report;
 pub use report_table::print_mrr_table;
 pub use serve::serve;
+pub use stripe_import::{
+    import_stripe, import_stripe_with, import_summary, DEFAULT_EVENT_WINDOW_DAYS,
+};
+pub use text_table::render_text_table;
 pub use webhook_client::{post_signed_webhooks, WebhookPostSummary};
 
 use ledger::store::connect::{Database, APPLICATION_ROLE};

@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 /// `recorded_at` (when Tally recorded it, UTC, microseconds), `source` and `stripe_event_id`
 /// (also in `metadata`, kept at the top level for existing clients), `metadata` (the whole
 /// stored metadata: `source`, `actor` `{"kind", "id"?}`, `stripe_event_id`,
-/// `stripe_api_version`, `causation_id`, `correlation_id`) and the stored `payload` (not
+/// `stripe_api_version`, `causation_id`, `correlation_id`, and `stripe_fetch` on snapshots
+/// fetched from the Stripe API) and the stored `payload` (not
 /// upcast).
 pub fn event_json(event: &RecordedEvent) -> Value {
     json!({

@@ -5,3 +5,5 @@
 )]
 
 pub mod fake_stripe;
+pub mod stripe_backfill_objects;
+pub mod stripe_lists;

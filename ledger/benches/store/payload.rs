@@ -39,6 +39,7 @@ impl Payloads {
             stripe_api_version: Some("2024-12-18.acacia".to_owned()),
             causation_id: Some(Uuid::from_u128(0x0193_f5a1_7c2e_7d41_9a0b_2c3d_4e5f_6071)),
             correlation_id: Some(Uuid::from_u128(0x0193_f5a1_7c2e_7d41_9a0b_2c3d_4e5f_6072)),
+            stripe_fetch: None,
         };
         let metadata_json = serde_json::to_value(&metadata).expect("metadata serializes");
         Self {

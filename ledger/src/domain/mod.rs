@@ -30,7 +30,7 @@ pub use events::{
 };
 pub use ids::*;
 pub use invoice::{InvoiceSnapshot, InvoiceStatus};
-pub use metadata::{Actor, EventMetadata};
+pub use metadata::{Actor, EventMetadata, StripeFetchProvenance};
 pub use money::{minor_unit_exponent, round_half_away_from_zero, Currency};
 pub use money_movements::{
     CreditNoteSnapshot, DisputeSnapshot, InvoicePaymentSnapshot, RefundSnapshot,

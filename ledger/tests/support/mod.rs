@@ -19,6 +19,7 @@ pub fn new_event(label: &str) -> NewEvent {
             stripe_api_version: None,
             causation_id: None,
             correlation_id: None,
+            stripe_fetch: None,
         },
         effective_at: Utc
             .with_ymd_and_hms(2025, 1, 2, 9, 0, 0)

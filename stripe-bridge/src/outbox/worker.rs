@@ -371,6 +371,7 @@ where
             stripe_api_version: None,
             causation_id: Some(row.source_event_id),
             correlation_id: Some(row.command_id),
+            stripe_fetch: None,
         };
         let event_id = outcome_event_id(row.command_id);
         let event = NewEvent::from_domain(event_id, outcome, metadata, Utc::now());
