@@ -5,7 +5,9 @@
 //! Persisted shapes are an API: never change one in place. Add a new schema version and an
 //! upcaster ([`crate::domain::upcasting`]); [`DomainEvent::from_stored`] applies them.
 
+use crate::domain::catalog::{CatalogChanged, CATALOG_STREAM};
 use crate::domain::upcasting::{current_schema_version, upcast_to_current};
+use crate::domain::usage::UsageIncrementRecorded;
 use crate::domain::{
     ChargeSnapshot, Coupon, CustomerId, CustomerSnapshot, DiscountSnapshot, InvoiceSnapshot,
     ObservedChange, SubscriptionSnapshot,
@@ -29,6 +31,10 @@ pub enum DomainEvent {
     /// A coupon's terms (created, updated, deleted): what discounts that name only the coupon's
     /// id are worth.
     CouponObserved(CouponObserved),
+    /// A metered quantity a customer used (`POST /v1/usage`).
+    UsageIncrementRecorded(UsageIncrementRecorded),
+    /// A new version of the entitlement catalog (`tally catalog apply`).
+    CatalogChanged(CatalogChanged),
 }
 
 /// Payload of `CustomerObserved`.
@@ -146,6 +152,8 @@ impl DomainEvent {
             Self::InvoiceObserved(_) => "InvoiceObserved",
             Self::ChargeObserved(_) => "ChargeObserved",
             Self::CouponObserved(_) => "CouponObserved",
+            Self::UsageIncrementRecorded(_) => "UsageIncrementRecorded",
+            Self::CatalogChanged(_) => "CatalogChanged",
         }
     }
 
@@ -166,6 +174,8 @@ impl DomainEvent {
             Self::InvoiceObserved(e) => format!("invoice-{}", e.snapshot.invoice),
             Self::ChargeObserved(e) => format!("charge-{}", e.snapshot.charge),
             Self::CouponObserved(e) => format!("coupon-{}", e.snapshot.id),
+            Self::UsageIncrementRecorded(e) => format!("usage-{}", e.customer),
+            Self::CatalogChanged(_) => CATALOG_STREAM.to_owned(),
         }
     }
 
@@ -178,6 +188,8 @@ impl DomainEvent {
             Self::InvoiceObserved(e) => e.snapshot.customer.as_ref(),
             Self::ChargeObserved(e) => e.snapshot.customer.as_ref(),
             Self::CouponObserved(_) => None,
+            Self::UsageIncrementRecorded(e) => Some(&e.customer),
+            Self::CatalogChanged(_) => None,
         }
     }
 
@@ -190,6 +202,8 @@ impl DomainEvent {
             Self::InvoiceObserved(e) => serde_json::to_value(e),
             Self::ChargeObserved(e) => serde_json::to_value(e),
             Self::CouponObserved(e) => serde_json::to_value(e),
+            Self::UsageIncrementRecorded(e) => serde_json::to_value(e),
+            Self::CatalogChanged(e) => serde_json::to_value(e),
         };
         value.expect("domain events are plain data and always serialize")
     }
@@ -226,6 +240,10 @@ impl DomainEvent {
             }
             "ChargeObserved" => Self::ChargeObserved(serde_json::from_value(payload).map_err(bad)?),
             "CouponObserved" => Self::CouponObserved(serde_json::from_value(payload).map_err(bad)?),
+            "UsageIncrementRecorded" => {
+                Self::UsageIncrementRecorded(serde_json::from_value(payload).map_err(bad)?)
+            }
+            "CatalogChanged" => Self::CatalogChanged(serde_json::from_value(payload).map_err(bad)?),
             _ => {
                 return Err(DomainEventError::UnknownType {
                     event_type: event_type.to_owned(),

@@ -1,6 +1,7 @@
 //! The revenue domain: ids, money, Stripe-independent snapshots of billing objects, and the
 //! domain events that carry them. Pure: no I/O, no clock, no sqlx, no tokio.
 
+pub mod catalog;
 pub mod charge;
 pub mod customer;
 pub mod discount;
@@ -12,7 +13,12 @@ pub mod money;
 pub mod observed_change;
 pub mod subscription;
 pub mod upcasting;
+pub mod usage;
 
+pub use catalog::{
+    Catalog, CatalogChanged, CatalogPlan, CatalogRejection, CatalogSource, MeterLimit,
+    CATALOG_STREAM,
+};
 pub use charge::ChargeSnapshot;
 pub use customer::CustomerSnapshot;
 pub use discount::{Coupon, CouponDuration, DiscountSnapshot};
@@ -28,4 +34,7 @@ pub use observed_change::ObservedChange;
 pub use subscription::{
     BillingScheme, PriceTier, RecurringInterval, SubscriptionItem, SubscriptionSnapshot,
     SubscriptionStatus, TiersMode, TransformQuantity, TransformRound, UsageType,
+};
+pub use usage::{
+    validate_usage_increment, UsageIncrementInput, UsageIncrementRecorded, UsageRejection,
 };

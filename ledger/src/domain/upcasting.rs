@@ -19,6 +19,8 @@ pub const EVENT_TYPES: &[(&str, i32)] = &[
     ("InvoiceObserved", 1),
     ("ChargeObserved", 1),
     ("CouponObserved", 1),
+    ("UsageIncrementRecorded", 1),
+    ("CatalogChanged", 1),
 ];
 
 /// One upcasting step: a payload of `event_type` at `from_version`, rewritten as
