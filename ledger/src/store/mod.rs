@@ -11,6 +11,7 @@
 //! failed or is unreachable; nothing was changed outside the caller's transaction).
 
 pub mod append;
+pub mod append_new;
 pub mod append_signal;
 pub mod bulk_import;
 pub mod checkpoint;
@@ -30,6 +31,7 @@ pub use append::{
     AppendOutcome, AppendedEvent, EventStore, ExpectedVersion, NewEvent, StreamAppend,
     StreamsAppendOutcome,
 };
+pub use append_new::NewEventOutcome;
 pub use append_signal::AppendSignal;
 pub use bulk_import::{copy_append_chunk, BulkOutcome, StreamEvent};
 pub use checkpoint::{Checkpoint, FeedCursor, ProjectorFailure, StoredCheckpoint};
