@@ -1,6 +1,8 @@
 //! The `tally` subcommands. This is the binary's edge: errors are `anyhow`.
 
 mod bench;
+mod bench_usage;
+mod catalog;
 mod demo;
 mod history;
 mod import;
@@ -11,6 +13,8 @@ mod serve;
 mod webhook_client;
 
 pub use bench::{bench_projections, BenchOptions};
+pub use bench_usage::{bench_usage, UsageBenchOptions};
+pub use catalog::catalog_apply;
 pub use demo::demo;
 pub use history::{history, history_table};
 pub use import::import;
