@@ -1,6 +1,7 @@
 //! What every handler shares.
 
 use ledger::store::AppendSignal;
+use projections::entitlements::LiveEntitlements;
 use projections::projector::Projectors;
 use sqlx::PgPool;
 use stripe_bridge::WebhookSecrets;
@@ -17,4 +18,7 @@ pub struct AppState {
     pub webhook_secrets: Option<WebhookSecrets>,
     /// The projectors (for their names).
     pub projectors: Projectors,
+    /// The in-memory usage and entitlements projection (kept current by its projector task in
+    /// `tally serve`; tests may fill it themselves).
+    pub entitlements: LiveEntitlements,
 }

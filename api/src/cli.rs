@@ -104,6 +104,12 @@ pub enum Command {
         #[command(subcommand)]
         benchmark: Benchmark,
     },
+    /// The entitlement catalog (features and limits per Stripe price or product).
+    Catalog {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: CatalogAction,
+    },
     /// Print a customer's audit trail (every domain event about it, with its metadata) as a
     /// table, optionally as the log held it at an earlier instant.
     History {
@@ -138,6 +144,16 @@ pub enum OutputFormat {
     Table,
     /// One JSON object.
     Json,
+}
+
+/// `tally catalog` actions.
+#[derive(Debug, Subcommand)]
+pub enum CatalogAction {
+    /// Record a `catalog.toml` as the catalog in force from now (nothing when unchanged).
+    Apply {
+        /// The catalog file (see docs/catalog.example.toml).
+        file: std::path::PathBuf,
+    },
 }
 
 /// The monthly reports.
@@ -180,5 +196,24 @@ pub enum Benchmark {
         /// Seconds each half runs.
         #[arg(long, default_value_t = 20)]
         seconds: u64,
+    },
+    /// Usage ingest through `POST /v1/usage` (batches of 100, over HTTP) and the entitlement
+    /// check at a fixed request rate over HTTP, next to `GET /health` as the baseline.
+    Usage {
+        /// Seconds of ingest.
+        #[arg(long, default_value_t = 10)]
+        ingest_seconds: u64,
+        /// Concurrent ingest clients.
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// Customers the usage and checks are spread over.
+        #[arg(long, default_value_t = 1000)]
+        customers: u32,
+        /// Requests per second of the check and the baseline.
+        #[arg(long, default_value_t = 1000)]
+        rate: u32,
+        /// Seconds of each fixed-rate run.
+        #[arg(long, default_value_t = 10)]
+        check_seconds: u64,
     },
 }

@@ -3,6 +3,7 @@
 //! Handlers are thin: parse -> call `stripe-bridge` or `projections` -> respond.
 
 pub mod app_state;
+pub mod catalog_file;
 pub mod cli;
 pub mod commands;
 pub mod config;

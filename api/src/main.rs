@@ -1,7 +1,7 @@
 //! The `tally` binary: parses the command line and runs a subcommand. The binary's edge is the
 //! only place `anyhow` is used.
 
-use api::cli::{Benchmark, Cli, Command, ImportSource};
+use api::cli::{Benchmark, CatalogAction, Cli, Command, ImportSource};
 use api::commands;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -77,6 +77,28 @@ async fn main() -> anyhow::Result<()> {
             };
             commands::bench_ingest(database_url, data_dir, options).await
         }
+        Command::Bench {
+            benchmark:
+                Benchmark::Usage {
+                    ingest_seconds,
+                    clients,
+                    customers,
+                    rate,
+                    check_seconds,
+                },
+        } => {
+            let options = commands::UsageBenchOptions {
+                ingest_seconds,
+                clients,
+                customers,
+                rate,
+                check_seconds,
+            };
+            commands::bench_usage(database_url, data_dir, options).await
+        }
+        Command::Catalog {
+            action: CatalogAction::Apply { file },
+        } => commands::catalog_apply(database_url, data_dir, &file).await,
         Command::History { customer, as_of } => {
             commands::history(database_url, data_dir, &customer, as_of.as_deref()).await
         }

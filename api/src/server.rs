@@ -2,7 +2,9 @@
 //! wake-ups (NOTIFY/LISTEN), stopped together.
 
 use crate::{router, AppState};
+use ledger::store::EventStore;
 use ledger::store::{AppendSignal, FeedNotifications};
+use projections::entitlements::LiveEntitlements;
 use projections::projector::{run_until_stopped, Projectors};
 use sqlx::PgPool;
 use std::net::SocketAddr;
@@ -41,6 +43,7 @@ pub async fn start(
         append_signal: AppendSignal::new(),
         webhook_secrets,
         projectors: Projectors::default(),
+        entitlements: LiveEntitlements::new(),
     };
     let notifications = FeedNotifications::start(pool.clone(), state.append_signal.clone());
     let projectors = state.projectors;
@@ -83,6 +86,9 @@ pub async fn start(
         ),
         Err(error) => tracing::error!(%error, "Stripe outbox worker not started"),
     }
+    tasks.push(tokio::spawn(state.entitlements.clone().run(
+        EventStore::with_signal(pool.clone(), state.append_signal.clone()),
+    )));
     let (shutdown, mut shutdown_requested) = tokio::sync::watch::channel(false);
     let app = router(state.clone());
     tasks.push(tokio::spawn(async move {

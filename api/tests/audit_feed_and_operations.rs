@@ -29,6 +29,7 @@ fn state(database: &TestDatabase) -> AppState {
         append_signal: AppendSignal::new(),
         webhook_secrets: Some(WebhookSecrets::parse(SECRET).expect("secret")),
         projectors: Projectors::default(),
+        entitlements: projections::entitlements::LiveEntitlements::new(),
     }
 }
 

@@ -24,6 +24,7 @@ fn state(database: &TestDatabase) -> AppState {
             WebhookSecrets::parse(&format!("{OLD_SECRET}, {NEW_SECRET}")).expect("secrets"),
         ),
         projectors: Projectors::default(),
+        entitlements: projections::entitlements::LiveEntitlements::new(),
     }
 }
 

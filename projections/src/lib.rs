@@ -6,6 +6,7 @@
 //! - [`queries`]: read-side queries that load rows and apply the rules.
 //! - [`synthetic_history`]: a deterministic Stripe-like event history for benchmarks and tests.
 
+pub mod entitlements;
 pub mod error;
 pub mod projector;
 pub mod queries;

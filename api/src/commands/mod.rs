@@ -2,6 +2,8 @@
 
 mod bench;
 mod bench_ingest;
+mod bench_usage;
+mod catalog;
 mod demo;
 mod history;
 mod import;
@@ -16,6 +18,8 @@ mod webhook_client;
 
 pub use bench::{bench_projections, BenchOptions};
 pub use bench_ingest::{bench_ingest, IngestBenchOptions};
+pub use bench_usage::{bench_usage, UsageBenchOptions};
+pub use catalog::catalog_apply;
 pub use demo::demo;
 pub use history::{history, history_table};
 pub use import::import;

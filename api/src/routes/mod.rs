@@ -2,6 +2,7 @@
 
 mod customers;
 mod daily_and_plans;
+mod entitlements;
 mod event_json;
 mod feed;
 mod log_figures;
@@ -11,6 +12,7 @@ mod reports;
 mod restatements;
 mod status;
 mod webhook_deliveries;
+pub mod usage;
 mod webhooks;
 
 use crate::AppState;
@@ -36,6 +38,11 @@ pub const WEBHOOK_BODY_LIMIT_BYTES: usize = 1024 * 1024;
 /// - `GET /v1/customers/{id}/timeline` — every change of a customer's MRR, with its events;
 /// - `GET /v1/customers/{id}/events?as_of=<RFC3339>` — a customer's audit trail, as recorded
 ///   by `as_of`.
+/// - `POST /v1/usage` — a batch of usage increments (partial acceptance, duplicates reported);
+/// - `GET /v1/customers/{id}/usage?meter=&period=` — usage, allowance and overage of a period;
+/// - `GET /v1/customers/{id}/entitlements` — active features and limits with usage;
+/// - `GET /v1/customers/{id}/entitlements/{feature}` — allowed or not, and why (from memory);
+/// - `GET /health` — `ok`.
 ///
 /// Every report (the `reports` routes, customer `mrr` and `timeline`) takes
 /// `as_of=<RFC3339>` (as the log stood at that recorded time) and answers CSV on
@@ -69,6 +76,17 @@ pub fn router(state: AppState) -> Router {
             get(customers::timeline),
         )
         .route("/v1/customers/{customer}/events", get(customers::events))
+        .route("/v1/usage", post(usage::record_usage))
+        .route("/v1/customers/{customer}/usage", get(usage::customer_usage))
+        .route(
+            "/v1/customers/{customer}/entitlements",
+            get(entitlements::customer_entitlements),
+        )
+        .route(
+            "/v1/customers/{customer}/entitlements/{feature}",
+            get(entitlements::check_feature),
+        )
+        .route("/health", get(entitlements::health))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -6,7 +6,9 @@
 //! upcaster ([`crate::domain::upcasting`]); [`DomainEvent::from_stored`] applies them.
 
 use crate::domain::stripe_command::command_stream_id;
+use crate::domain::catalog::{CatalogChanged, CATALOG_STREAM};
 use crate::domain::upcasting::{current_schema_version, upcast_to_current};
+use crate::domain::usage::UsageIncrementRecorded;
 use crate::domain::{
     ActiveEntitlementSummarySnapshot, ChargeSnapshot, Coupon, CreditNoteSnapshot, CustomerId,
     CustomerSnapshot, DiscountSnapshot, DisputeSnapshot, InvoicePaymentSnapshot, InvoiceSnapshot,
@@ -53,6 +55,10 @@ pub enum DomainEvent {
     StripeCommandSucceeded(StripeCommandSucceeded),
     /// Stripe refused a command for good, or retries were exhausted (same stream).
     StripeCommandFailed(StripeCommandFailed),
+    /// A metered quantity a customer used (`POST /v1/usage`).
+    UsageIncrementRecorded(UsageIncrementRecorded),
+    /// A new version of the entitlement catalog (`tally catalog apply`).
+    CatalogChanged(CatalogChanged),
 }
 
 /// Payload of `CustomerObserved`.
@@ -243,6 +249,8 @@ impl DomainEvent {
             Self::StripeCommandRequested(_) => "StripeCommandRequested",
             Self::StripeCommandSucceeded(_) => "StripeCommandSucceeded",
             Self::StripeCommandFailed(_) => "StripeCommandFailed",
+            Self::UsageIncrementRecorded(_) => "UsageIncrementRecorded",
+            Self::CatalogChanged(_) => "CatalogChanged",
         }
     }
 
@@ -279,6 +287,8 @@ impl DomainEvent {
             Self::StripeCommandRequested(e) => command_stream_id(e.command_id),
             Self::StripeCommandSucceeded(e) => command_stream_id(e.command_id),
             Self::StripeCommandFailed(e) => command_stream_id(e.command_id),
+            Self::UsageIncrementRecorded(e) => format!("usage-{}", e.customer),
+            Self::CatalogChanged(_) => CATALOG_STREAM.to_owned(),
         }
     }
 
@@ -302,6 +312,8 @@ impl DomainEvent {
             Self::StripeCommandRequested(_)
             | Self::StripeCommandSucceeded(_)
             | Self::StripeCommandFailed(_) => None,
+            Self::UsageIncrementRecorded(e) => Some(&e.customer),
+            Self::CatalogChanged(_) => None,
         }
     }
 
@@ -324,6 +336,8 @@ impl DomainEvent {
             Self::StripeCommandRequested(e) => serde_json::to_value(e),
             Self::StripeCommandSucceeded(e) => serde_json::to_value(e),
             Self::StripeCommandFailed(e) => serde_json::to_value(e),
+            Self::UsageIncrementRecorded(e) => serde_json::to_value(e),
+            Self::CatalogChanged(e) => serde_json::to_value(e),
         };
         value.expect("domain events are plain data and always serialize")
     }
@@ -386,6 +400,10 @@ impl DomainEvent {
             "StripeCommandFailed" => {
                 Self::StripeCommandFailed(serde_json::from_value(payload).map_err(bad)?)
             }
+            "UsageIncrementRecorded" => {
+                Self::UsageIncrementRecorded(serde_json::from_value(payload).map_err(bad)?)
+            }
+            "CatalogChanged" => Self::CatalogChanged(serde_json::from_value(payload).map_err(bad)?),
             _ => {
                 return Err(DomainEventError::UnknownType {
                     event_type: event_type.to_owned(),

@@ -2,6 +2,7 @@
 //! domain events that carry them. Pure: no I/O, no clock, no sqlx, no tokio.
 
 pub mod catalog;
+pub mod products_and_prices;
 pub mod charge;
 pub mod customer;
 pub mod discount;
@@ -16,8 +17,13 @@ pub mod observed_change;
 pub mod stripe_command;
 pub mod subscription;
 pub mod upcasting;
+pub mod usage;
 
-pub use catalog::{PriceSnapshot, ProductSnapshot};
+pub use products_and_prices::{PriceSnapshot, ProductSnapshot};
+pub use catalog::{
+    Catalog, CatalogChanged, CatalogPlan, CatalogRejection, CatalogSource, MeterLimit,
+    CATALOG_STREAM,
+};
 pub use charge::ChargeSnapshot;
 pub use customer::CustomerSnapshot;
 pub use discount::{Coupon, CouponDuration, DiscountSnapshot};
@@ -43,4 +49,7 @@ pub use stripe_command::{
 pub use subscription::{
     BillingScheme, PriceTier, RecurringInterval, SubscriptionItem, SubscriptionSnapshot,
     SubscriptionStatus, TiersMode, TransformQuantity, TransformRound, UsageType,
+};
+pub use usage::{
+    validate_usage_increment, UsageIncrementInput, UsageIncrementRecorded, UsageRejection,
 };

@@ -29,6 +29,8 @@ pub const EVENT_TYPES: &[(&str, i32)] = &[
     ("StripeCommandRequested", 1),
     ("StripeCommandSucceeded", 1),
     ("StripeCommandFailed", 1),
+    ("UsageIncrementRecorded", 1),
+    ("CatalogChanged", 1),
 ];
 
 /// One upcasting step: a payload of `event_type` at `from_version`, rewritten as

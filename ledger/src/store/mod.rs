@@ -12,6 +12,7 @@
 
 pub mod api_keys;
 pub mod append;
+pub mod append_new;
 pub mod append_signal;
 pub mod bulk_import;
 pub mod checkpoint;
@@ -34,6 +35,7 @@ pub use append::{
     AppendOutcome, AppendedEvent, EventStore, ExpectedVersion, NewEvent, StreamAppend,
     StreamsAppendOutcome,
 };
+pub use append_new::NewEventOutcome;
 pub use append_signal::AppendSignal;
 pub use bulk_import::{copy_append_chunk, BulkOutcome, StreamEvent};
 pub use checkpoint::{Checkpoint, FeedCursor, ProjectorFailure, StoredCheckpoint};

@@ -37,7 +37,7 @@ mod restatements;
 mod subscription_mrr;
 
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 #[cfg(test)]
 mod tests;
 
