@@ -29,6 +29,15 @@ pub trait Projector: Send + Sync + 'static {
     /// version) and the names its SQL writes (resolved to a version by `search_path`).
     fn tables(&self) -> &'static [&'static str];
 
+    /// The event types this projector reads (stored `event_type` names), or `None` for every
+    /// type. A projector that declares them must ignore every other type in `apply` and
+    /// `apply_bulk` without decoding it; a rebuild then has the server send only these types in
+    /// full ([`ledger::store::read::read_types_after`]), which is most of the cost of reading
+    /// the log. Defaults to every type.
+    fn event_types(&self) -> Option<&'static [&'static str]> {
+        None
+    }
+
     /// Applies `events` (one batch, in feed order) inside the caller's transaction.
     fn apply(
         &self,

@@ -22,6 +22,7 @@
 use crate::projector::runner::{apply_batch, catch_up_or_wait, Batch, BATCH_SIZE};
 use crate::projector::{versions, Projector, ProjectorLease};
 use crate::ProjectionError;
+use ledger::store::read::FilteredPage;
 use ledger::store::{checkpoint, read, Checkpoint, FeedCursor, RecordedEvent};
 use sqlx::PgPool;
 use tokio::sync::mpsc;
@@ -168,22 +169,27 @@ async fn replay_and_catch_up<P: Projector>(
     let reader = tokio::spawn(read_ahead(
         pool.clone(),
         FeedCursor::default(),
+        projector.event_types(),
         pages_sender,
     ));
     let mut replayed = 0_u64;
     while let Some(page) = pages.recv().await {
-        let page: Vec<RecordedEvent> = match page {
+        let page: FilteredPage = match page {
             Ok(page) => page,
             Err(error) => {
                 reader.abort();
                 return Err(error);
             }
         };
+        let Some(through) = page.through else {
+            continue;
+        };
         let batch = Batch {
             previous: state,
-            events: &page,
+            events: &page.events,
             live: false,
             bulk: true,
+            covered: Some((through, page.covered)),
         };
         let applied = apply_batch(&mut connection, projector, batch).await;
         let Some(next) = (match applied {
@@ -197,7 +203,7 @@ async fn replay_and_catch_up<P: Projector>(
             return Err(interfered());
         };
         state = next;
-        replayed += page.len() as u64;
+        replayed += page.covered;
         progress(RebuildProgress::Replayed { events: replayed });
     }
     progress(RebuildProgress::Step("deriving"));
@@ -215,6 +221,7 @@ async fn replay_and_catch_up<P: Projector>(
             events: &events,
             live: false,
             bulk: false,
+            covered: None,
         };
         state = apply_batch(&mut connection, projector, batch)
             .await?
@@ -224,31 +231,51 @@ async fn replay_and_catch_up<P: Projector>(
     }
 }
 
-/// Reads the gated feed from `cursor` in pages of [`REBUILD_PAGE_SIZE`] until it is empty,
-/// sending each page (or the error that stopped it); stops early when the receiver is gone.
+/// Reads the gated feed from `cursor` in pages of [`REBUILD_PAGE_SIZE`] events until it is
+/// empty, sending each page (or the error that stopped it); stops early when the receiver is
+/// gone. With `event_types`, each page carries only the events of those types in full
+/// ([`read::read_types_after`]), and where it ended.
 async fn read_ahead(
     pool: PgPool,
     mut cursor: FeedCursor,
-    pages: mpsc::Sender<Result<Vec<RecordedEvent>, ProjectionError>>,
+    event_types: Option<&'static [&'static str]>,
+    pages: mpsc::Sender<Result<FilteredPage, ProjectionError>>,
 ) {
     loop {
-        let page = read::read_all_after(&pool, cursor, REBUILD_PAGE_SIZE).await;
+        let page = match event_types {
+            Some(event_types) => {
+                read::read_types_after(&pool, cursor, REBUILD_PAGE_SIZE, event_types).await
+            }
+            None => read::read_all_after(&pool, cursor, REBUILD_PAGE_SIZE)
+                .await
+                .map(whole_page),
+        };
         let page = match page {
-            Ok(page) if page.is_empty() => return,
             Ok(page) => page,
             Err(error) => {
                 let _ = pages.send(Err(error.into())).await;
                 return;
             }
         };
-        if let Some(last) = page.last() {
-            cursor = FeedCursor {
-                transaction_id: last.transaction_id,
-                global_position: last.global_position,
-            };
-        }
+        let Some(through) = page.through else {
+            return;
+        };
+        cursor = through;
         if pages.send(Ok(page)).await.is_err() {
             return;
         }
+    }
+}
+
+/// A page read without a type filter, as a [`FilteredPage`] that keeps every event.
+fn whole_page(events: Vec<RecordedEvent>) -> FilteredPage {
+    let through = events.last().map(|last| FeedCursor {
+        transaction_id: last.transaction_id,
+        global_position: last.global_position,
+    });
+    FilteredPage {
+        covered: events.len() as u64,
+        through,
+        events,
     }
 }

@@ -59,6 +59,7 @@ pub async fn catch_up<P: Projector>(pool: &PgPool, projector: &P) -> Result<u64,
             events: &events,
             live: true,
             bulk: false,
+            covered: None,
         };
         if apply_batch(&mut connection, projector, batch)
             .await?
@@ -81,6 +82,10 @@ pub(crate) struct Batch<'a> {
     pub live: bool,
     /// Through [`Projector::apply_bulk`] (rebuild) rather than [`Projector::apply`].
     pub bulk: bool,
+    /// When the page was read through the projector's event-type filter: the last event the
+    /// page covered (of any type) and how many it covered; `events` may then be empty. `None`:
+    /// `events` is the whole page.
+    pub covered: Option<(FeedCursor, u64)>,
 }
 
 /// Applies one batch to its version in one transaction that also advances the version's
@@ -99,17 +104,23 @@ pub(crate) async fn apply_batch<P: Projector>(
         events,
         live,
         bulk,
+        covered,
     } = batch;
-    let Some(last) = events.last() else {
-        return Ok(Some(previous));
+    let (through, covered) = match (covered, events.last()) {
+        (Some((through, covered)), _) => (through, covered),
+        (None, Some(last)) => (
+            FeedCursor {
+                transaction_id: last.transaction_id,
+                global_position: last.global_position,
+            },
+            events.len() as u64,
+        ),
+        (None, None) => return Ok(Some(previous)),
     };
     let next = Checkpoint {
         version: previous.version,
-        cursor: FeedCursor {
-            transaction_id: last.transaction_id,
-            global_position: last.global_position,
-        },
-        events_applied: previous.events_applied + events.len() as i64,
+        cursor: through,
+        events_applied: previous.events_applied + i64::try_from(covered).unwrap_or(i64::MAX),
     };
     let mut transaction = sqlx::Connection::begin(&mut *connection).await?;
     // The checkpoint first: its row lock orders this batch against a version switch.
@@ -129,7 +140,9 @@ pub(crate) async fn apply_batch<P: Projector>(
             ProjectionError::PoisonEvent {
                 global_position, ..
             } => *global_position,
-            _ => events[0].global_position,
+            _ => events
+                .first()
+                .map_or(through.global_position, |event| event.global_position),
         };
         checkpoint::record_failure(
             &mut *connection,

@@ -4,14 +4,15 @@
 //! result independent of delivery order and equal to a rebuild.
 
 use crate::projector::{versions, Projector};
+use crate::read_models::report_month_deltas::{add_mrr_report_changes, ChangesByCurrencyAndMonth};
 use crate::read_models::snapshot_table::{insert_snapshots, SnapshotRow, SnapshotTable};
 use crate::read_models::{load_snapshots, load_snapshots_of_objects};
-use crate::rules::{self, CustomerMonth, DailyMovement, MrrPoint, Observed};
+use crate::rules::{self, CustomerMonth, DailyMovement, MonthTotals, MrrPoint, Observed};
 use crate::ProjectionError;
 use chrono::{DateTime, NaiveDate, Utc};
 use ledger::domain::{Coupon, Currency, DiscountSnapshot, DomainEvent, SubscriptionSnapshot};
 use ledger::store::RecordedEvent;
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Row};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The MRR projector (name `mrr`).
@@ -23,6 +24,10 @@ impl Projector for MrrProjector {
         "mrr"
     }
 
+    fn event_types(&self) -> Option<&'static [&'static str]> {
+        Some(MRR_EVENT_TYPES)
+    }
+
     fn tables(&self) -> &'static [&'static str] {
         &[
             "mrr_subscription_snapshots",
@@ -31,6 +36,7 @@ impl Projector for MrrProjector {
             "mrr_customer_timeline",
             "mrr_customer_movements",
             "mrr_customer_months",
+            "mrr_report_month_deltas",
         ]
     }
 
@@ -92,6 +98,10 @@ impl Projector for MrrProjector {
         Ok(())
     }
 }
+
+/// The event types the MRR projector reads; it ignores every other type without decoding it.
+pub(crate) const MRR_EVENT_TYPES: &[&str] =
+    &["SubscriptionObserved", "DiscountObserved", "CouponObserved"];
 
 /// Customers derived per transaction by [`MrrProjector::finish_bulk`].
 const RECOMPUTE_CHUNK: usize = 1000;
@@ -240,6 +250,9 @@ impl MrrSnapshotBatch {
             coupons: Vec::new(),
         };
         for event in events {
+            if !MRR_EVENT_TYPES.contains(&event.event_type.as_str()) {
+                continue;
+            }
             match decode(projection, event)? {
                 DomainEvent::SubscriptionObserved(observed) => {
                     let snapshot = &observed.snapshot;
@@ -328,25 +341,79 @@ async fn recompute_customers(
         }
     }
     let mut derived = DerivedRows::default();
+    let mut report_changes: ChangesByCurrencyAndMonth<MonthTotals> = BTreeMap::new();
     for (customer, (subscriptions, discounts)) in &by_customer {
         for (currency, timeline) in rules::customer_mrr_timelines(subscriptions, discounts) {
             let movements = rules::daily_movements(&timeline);
             let months = rules::customer_months(&timeline, &movements);
+            add_report_changes(&mut report_changes, currency.as_str(), &months, false);
             derived.push(customer, &currency, &timeline, &movements, &months);
         }
     }
-    for table in [
-        "mrr_customer_timeline",
-        "mrr_customer_movements",
-        "mrr_customer_months",
-    ] {
+    for table in ["mrr_customer_timeline", "mrr_customer_movements"] {
         // Table names are constants, never input.
         sqlx::query(&format!("DELETE FROM {table} WHERE customer_id = ANY($1)"))
             .bind(customers)
             .execute(&mut *conn)
             .await?;
     }
+    for ((_, currency), months) in delete_customer_months(conn, customers).await? {
+        add_report_changes(&mut report_changes, &currency, &months, true);
+    }
+    add_mrr_report_changes(conn, &report_changes).await?;
     derived.insert(conn).await
+}
+
+/// Adds (or, with `withdraw`, subtracts) one customer's report changes in `currency`
+/// ([`rules::customer_month_total_deltas`] of its month rows) to `changes`.
+fn add_report_changes(
+    changes: &mut ChangesByCurrencyAndMonth<MonthTotals>,
+    currency: &str,
+    months: &[CustomerMonth],
+    withdraw: bool,
+) {
+    for (month, delta) in rules::customer_month_total_deltas(months) {
+        let total = changes.entry((currency.to_owned(), month)).or_default();
+        *total = if withdraw {
+            total.minus(&delta)
+        } else {
+            total.plus(&delta)
+        };
+    }
+}
+
+/// Deletes the stored month rows of `customers` and returns them per (customer, currency), so
+/// their report changes can be withdrawn.
+async fn delete_customer_months(
+    conn: &mut PgConnection,
+    customers: &[String],
+) -> Result<BTreeMap<(String, String), Vec<CustomerMonth>>, ProjectionError> {
+    let rows = sqlx::query(
+        "DELETE FROM mrr_customer_months WHERE customer_id = ANY($1)
+         RETURNING customer_id, currency, month, mrr_open, mrr_close, new, expansion, contraction,
+                   churn, reactivation",
+    )
+    .bind(customers)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut by_customer: BTreeMap<(String, String), Vec<CustomerMonth>> = BTreeMap::new();
+    for row in &rows {
+        let month: NaiveDate = row.try_get("month")?;
+        by_customer
+            .entry((row.try_get("customer_id")?, row.try_get("currency")?))
+            .or_default()
+            .push(CustomerMonth {
+                month: rules::Month::containing_day(month),
+                mrr_open: row.try_get("mrr_open")?,
+                mrr_close: row.try_get("mrr_close")?,
+                new: row.try_get("new")?,
+                expansion: row.try_get("expansion")?,
+                contraction: row.try_get("contraction")?,
+                churn: row.try_get("churn")?,
+                reactivation: row.try_get("reactivation")?,
+            });
+    }
+    Ok(by_customer)
 }
 
 /// Column vectors of the derived tables, for one bulk insert each.

@@ -4,7 +4,7 @@
 use crate::rules::month::Month;
 use crate::rules::observed::{self, sorted_without_duplicates, Observed};
 use chrono::{DateTime, Utc};
-use ledger::domain::{ChargeSnapshot, InvoiceId, InvoiceSnapshot, InvoiceStatus, ObservedChange};
+use ledger::domain::{ChargeSnapshot, InvoiceSnapshot, InvoiceStatus, ObservedChange};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -39,35 +39,160 @@ pub fn cash_report(
     from: Month,
     to: Month,
 ) -> Vec<CashReportMonth> {
-    let invoice_histories = histories_by_object(invoices, |invoice| &invoice.invoice);
-    let charge_histories = histories_by_object(charges, |charge| &charge.charge);
+    let mut deltas = Vec::new();
+    for history in histories_by_object(invoices, |invoice| &invoice.invoice).values() {
+        deltas.extend(invoice_cash_deltas(history));
+    }
+    for history in histories_by_object(charges, |charge| &charge.charge).values() {
+        deltas.extend(charge_cash_deltas(history));
+    }
+    cash_report_from_deltas(&deltas, from, to)
+}
 
-    let mut collected_by_month: BTreeMap<Month, i64> = BTreeMap::new();
-    for history in invoice_histories.values() {
-        if let Some((paid_at, amount_paid)) = collected_payment(history) {
-            let total = collected_by_month
-                .entry(Month::containing(paid_at))
-                .or_insert(0);
-            *total = total.saturating_add(amount_paid);
+/// One month's cash figures (minor units), or one object's change of them from the month
+/// before (see [`invoice_cash_deltas`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CashFigures {
+    /// Collected in the month.
+    pub(crate) collected: i64,
+    /// Refunded in the month.
+    pub(crate) refunded: i64,
+    /// Outstanding at the month's close.
+    pub(crate) outstanding_close: i64,
+}
+
+impl CashFigures {
+    /// Field-wise sum (saturating).
+    pub(crate) fn plus(&self, other: &Self) -> Self {
+        Self {
+            collected: self.collected.saturating_add(other.collected),
+            refunded: self.refunded.saturating_add(other.refunded),
+            outstanding_close: self
+                .outstanding_close
+                .saturating_add(other.outstanding_close),
         }
     }
 
+    /// Field-wise difference (saturating).
+    pub(crate) fn minus(&self, other: &Self) -> Self {
+        Self {
+            collected: self.collected.saturating_sub(other.collected),
+            refunded: self.refunded.saturating_sub(other.refunded),
+            outstanding_close: self
+                .outstanding_close
+                .saturating_sub(other.outstanding_close),
+        }
+    }
+}
+
+/// One invoice's contribution to the cash report, as changes from the month before: the entry
+/// of month m is (its figures in m) - (its figures in m - 1), zero entries left out, so its
+/// figures in m are the sum of its entries up to m and the report's figures of m are the sum of
+/// every object's entries up to m ([`cash_report_from_deltas`]). The `cash` projector keeps
+/// these sums per currency and month.
+///
+/// `history`: every snapshot of ONE invoice, any order, duplicate deliveries allowed.
+/// Figures (§5): its `amount_paid` collected in the month of `paid_at` (latest snapshot with
+/// `paid_at`); its `amount_remaining` outstanding at the close of every month whose state just
+/// before the close is `open`.
+pub(crate) fn invoice_cash_deltas(
+    history: &[&Observed<InvoiceSnapshot>],
+) -> Vec<(Month, CashFigures)> {
+    let history = sorted_without_duplicates(history.iter().copied());
+    let (Some(first), Some(last)) = (history.first(), history.last()) else {
+        return Vec::new();
+    };
+    let payment = collected_payment(&history)
+        .map(|(paid_at, amount_paid)| (Month::containing(paid_at), amount_paid));
+    let paid_month = payment.map(|(month, _)| month);
+    let first_month = Month::containing(first.effective_at)
+        .min(paid_month.unwrap_or(Month::containing(first.effective_at)));
+    let last_month = Month::containing(last.effective_at)
+        .max(paid_month.unwrap_or(Month::containing(last.effective_at)));
+    changes_from_month_before(first_month, last_month, |month| CashFigures {
+        collected: match payment {
+            Some((paid_month, amount_paid)) if paid_month == month => amount_paid,
+            _ => 0,
+        },
+        refunded: 0,
+        outstanding_close: outstanding_of_invoice(&history, month.next().first_instant()),
+    })
+}
+
+/// One charge's contribution to the cash report as changes from the month before (see
+/// [`invoice_cash_deltas`]): its refunds (§5) in the month of their effective time.
+///
+/// `history`: every snapshot of ONE charge, any order, duplicate deliveries allowed.
+pub(crate) fn charge_cash_deltas(
+    history: &[&Observed<ChargeSnapshot>],
+) -> Vec<(Month, CashFigures)> {
+    let history = sorted_without_duplicates(history.iter().copied());
     let mut refunded_by_month: BTreeMap<Month, i64> = BTreeMap::new();
-    for history in charge_histories.values() {
-        for (refunded_at, refund_amount) in refunds_of_charge(history) {
-            let total = refunded_by_month
-                .entry(Month::containing(refunded_at))
-                .or_insert(0);
-            *total = total.saturating_add(refund_amount);
-        }
+    for (refunded_at, refund_amount) in refunds_of_charge(&history) {
+        let total = refunded_by_month
+            .entry(Month::containing(refunded_at))
+            .or_insert(0);
+        *total = total.saturating_add(refund_amount);
     }
+    let (Some(first), Some(last)) = (
+        refunded_by_month.keys().next(),
+        refunded_by_month.keys().next_back(),
+    ) else {
+        return Vec::new();
+    };
+    changes_from_month_before(*first, *last, |month| CashFigures {
+        refunded: refunded_by_month.get(&month).copied().unwrap_or(0),
+        ..CashFigures::default()
+    })
+}
 
+/// For an object whose figures are zero before `first` and constant after `last` (apart from
+/// the months' own flows, zero after `last`): the non-zero changes of `figures` from each month
+/// to the next, from `first` to the month after `last`.
+fn changes_from_month_before(
+    first: Month,
+    last: Month,
+    figures: impl Fn(Month) -> CashFigures,
+) -> Vec<(Month, CashFigures)> {
+    let mut previous = CashFigures::default();
+    let mut changes = Vec::new();
+    for month in Month::range_inclusive(first, last.next()) {
+        let current = figures(month);
+        let change = current.minus(&previous);
+        if change != CashFigures::default() {
+            changes.push((month, change));
+        }
+        previous = current;
+    }
+    changes
+}
+
+/// The cash report of every month from `from` to `to` (inclusive) from summed
+/// [`invoice_cash_deltas`] and [`charge_cash_deltas`] (any order, several entries per month
+/// allowed): each month's figures are the sum of every entry up to and including it.
+pub(crate) fn cash_report_from_deltas(
+    deltas: &[(Month, CashFigures)],
+    from: Month,
+    to: Month,
+) -> Vec<CashReportMonth> {
+    let mut by_month: BTreeMap<Month, CashFigures> = BTreeMap::new();
+    for (month, delta) in deltas {
+        let total = by_month.entry(*month).or_default();
+        *total = total.plus(delta);
+    }
+    let mut running = CashFigures::default();
+    let mut pending = by_month.into_iter().peekable();
     Month::range_inclusive(from, to)
-        .map(|month| CashReportMonth {
-            month,
-            collected: collected_by_month.get(&month).copied().unwrap_or(0),
-            refunded: refunded_by_month.get(&month).copied().unwrap_or(0),
-            outstanding_close: outstanding_at(&invoice_histories, month.next().first_instant()),
+        .map(|month| {
+            while let Some((_, delta)) = pending.next_if(|(delta_month, _)| *delta_month <= month) {
+                running = running.plus(&delta);
+            }
+            CashReportMonth {
+                month,
+                collected: running.collected,
+                refunded: running.refunded,
+                outstanding_close: running.outstanding_close,
+            }
         })
         .collect()
 }
@@ -121,17 +246,11 @@ fn refunds_of_charge(charge_history: &[&Observed<ChargeSnapshot>]) -> Vec<(DateT
     refunds
 }
 
-/// Sum of `amount_remaining` of the invoices whose state just before `close` (after every
-/// snapshot with `effective_at < close`) has status `open`.
-fn outstanding_at(
-    invoice_histories: &BTreeMap<&InvoiceId, Vec<&Observed<InvoiceSnapshot>>>,
-    close: DateTime<Utc>,
-) -> i64 {
-    invoice_histories
-        .values()
-        .filter_map(|history| observed::state_before(history, close))
-        .filter(|invoice| invoice.status == InvoiceStatus::Open)
-        .fold(0_i64, |total, invoice| {
-            total.saturating_add(invoice.amount_remaining)
-        })
+/// `amount_remaining` of one invoice (`history` ascending by order key) if its state just before
+/// `close` (after every snapshot with `effective_at < close`) has status `open`, else 0.
+fn outstanding_of_invoice(history: &[&Observed<InvoiceSnapshot>], close: DateTime<Utc>) -> i64 {
+    match observed::state_before(history, close) {
+        Some(invoice) if invoice.status == InvoiceStatus::Open => invoice.amount_remaining,
+        _ => 0,
+    }
 }

@@ -4,7 +4,7 @@
 use crate::rules::customer_months::CustomerMonth;
 use crate::rules::month::Month;
 use crate::rules::rates::rate;
-use crate::rules::report_rows::{customer_rows_per_month, MonthTotals};
+use crate::rules::report_rows::{month_totals, MonthTotals};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -44,18 +44,14 @@ pub fn churn_report(
     from: Month,
     to: Month,
 ) -> Vec<ChurnReportMonth> {
-    customer_rows_per_month(rows, from, to)
-        .into_iter()
-        .map(|month_rows| {
-            let mut totals = MonthTotals::default();
-            month_rows.rows.iter().for_each(|(_, row)| totals.add(row));
-            rates_for_month(month_rows.month, &totals)
-        })
+    month_totals(rows, from, to)
+        .iter()
+        .map(|(month, totals)| rates_for_month(*month, totals))
         .collect()
 }
 
-/// Applies the §4 formulas to one month's totals.
-fn rates_for_month(month: Month, totals: &MonthTotals) -> ChurnReportMonth {
+/// Applies the §4 formulas to one month's totals over all customers.
+pub(crate) fn rates_for_month(month: Month, totals: &MonthTotals) -> ChurnReportMonth {
     let lost = totals.churn.saturating_add(totals.contraction);
     let regained = totals.expansion.saturating_add(totals.reactivation);
     let retained_gross = totals

@@ -42,6 +42,10 @@ pub(crate) mod test_support;
 mod tests;
 
 pub use cash_report::{cash_report, CashReportMonth};
+pub(crate) use cash_report::{
+    cash_report_from_deltas, charge_cash_deltas, invoice_cash_deltas, CashFigures,
+};
+pub(crate) use churn_report::rates_for_month;
 pub use churn_report::{churn_report, ChurnReportMonth};
 pub use customer_months::{customer_months, CustomerMonth};
 pub use customer_timeline::{customer_mrr_timelines, mrr_at, mrr_before, MrrPoint};
@@ -53,6 +57,7 @@ pub use item_amount::{item_amount_per_billing_period, transformed_quantity, Mont
 pub use month::{Month, MonthParseError, MonthRange};
 pub use movements::{daily_movements, DailyMovement, MovementKind};
 pub use mrr_changes::{mrr_changes, MrrChange};
+pub(crate) use mrr_report::mrr_report_month;
 pub use mrr_report::{mrr_report, MrrReportMonth};
 pub use observed::{Observed, OrderKey};
 pub use plan_report::{mrr_by_plan, PlanMrr};
@@ -60,6 +65,7 @@ pub use rates::{format_rate, rate, round_rate, RATE_DECIMALS};
 pub use recorded_snapshots::{
     CustomerSnapshots, RecordedMrrSnapshots, RecordedSnapshot, SnapshotSource,
 };
+pub(crate) use report_rows::{customer_month_total_deltas, month_totals_from_deltas, MonthTotals};
 pub use restatements::{
     restatements, MonthFigures, MonthRestatements, Restatement, RestatementCause,
 };

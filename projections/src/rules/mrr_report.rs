@@ -3,7 +3,7 @@
 
 use crate::rules::customer_months::CustomerMonth;
 use crate::rules::month::Month;
-use crate::rules::report_rows::{customer_rows_per_month, MonthTotals};
+use crate::rules::report_rows::{month_totals, MonthTotals};
 use serde::{Deserialize, Serialize};
 
 /// One month of the MRR report, one currency. Amounts in minor units; counts of customers.
@@ -39,23 +39,24 @@ pub struct MrrReportMonth {
 /// `rows`: every stored [`CustomerMonth`] of every customer of ONE currency, as
 /// (customer id, row), any order. A customer's last close carries forward into later months.
 pub fn mrr_report(rows: &[(String, CustomerMonth)], from: Month, to: Month) -> Vec<MrrReportMonth> {
-    customer_rows_per_month(rows, from, to)
-        .into_iter()
-        .map(|month_rows| {
-            let mut totals = MonthTotals::default();
-            month_rows.rows.iter().for_each(|(_, row)| totals.add(row));
-            MrrReportMonth {
-                month: month_rows.month,
-                open: totals.mrr_open,
-                new: totals.new,
-                expansion: totals.expansion,
-                contraction: totals.contraction,
-                churn: totals.churn,
-                reactivation: totals.reactivation,
-                close: totals.mrr_close,
-                customers_open: totals.customers_active_at_open,
-                customers_close: totals.customers_active_at_close,
-            }
-        })
+    month_totals(rows, from, to)
+        .iter()
+        .map(|(month, totals)| mrr_report_month(*month, totals))
         .collect()
+}
+
+/// One month of the MRR report from that month's totals over all customers.
+pub(crate) fn mrr_report_month(month: Month, totals: &MonthTotals) -> MrrReportMonth {
+    MrrReportMonth {
+        month,
+        open: totals.mrr_open,
+        new: totals.new,
+        expansion: totals.expansion,
+        contraction: totals.contraction,
+        churn: totals.churn,
+        reactivation: totals.reactivation,
+        close: totals.mrr_close,
+        customers_open: totals.customers_active_at_open,
+        customers_close: totals.customers_active_at_close,
+    }
 }

@@ -37,23 +37,107 @@ pub(crate) fn customer_rows_per_month(
             rows: rows_by_customer
                 .iter()
                 .filter_map(|(customer, months)| {
-                    let row = match months.get(&month) {
-                        Some(stored) => *stored,
-                        None => {
-                            let (_, latest_earlier) = months.range(..month).next_back()?;
-                            CustomerMonth::carried_forward(month, latest_earlier.mrr_close)
-                        }
-                    };
-                    Some((*customer, row))
+                    Some((*customer, customer_row_for_month(months, month)?))
                 })
                 .collect(),
         })
         .collect()
 }
 
+/// One customer's row for `month`: its stored row, else its latest earlier row's `mrr_close`
+/// carried forward (open = close, no movements); `None` before its first row.
+fn customer_row_for_month(
+    months: &BTreeMap<Month, CustomerMonth>,
+    month: Month,
+) -> Option<CustomerMonth> {
+    match months.get(&month) {
+        Some(stored) => Some(*stored),
+        None => {
+            let (_, latest_earlier) = months.range(..month).next_back()?;
+            Some(CustomerMonth::carried_forward(
+                month,
+                latest_earlier.mrr_close,
+            ))
+        }
+    }
+}
+
+/// The [`MonthTotals`] of every month from `from` to `to` (inclusive) over all customers of
+/// `rows` ((customer id, row), any order, as [`customer_rows_per_month`] takes them).
+pub(crate) fn month_totals(
+    rows: &[(String, CustomerMonth)],
+    from: Month,
+    to: Month,
+) -> Vec<(Month, MonthTotals)> {
+    customer_rows_per_month(rows, from, to)
+        .into_iter()
+        .map(|month_rows| {
+            let mut totals = MonthTotals::default();
+            month_rows.rows.iter().for_each(|(_, row)| totals.add(row));
+            (month_rows.month, totals)
+        })
+        .collect()
+}
+
+/// One customer's contribution to the report totals, as changes from the month before: the
+/// entry of month m is (its [`MonthTotals`] contribution in m) - (its contribution in m - 1),
+/// zero entries left out. Its contribution in month m is the sum of its entries up to m, so the
+/// report totals of m are the sum of every customer's entries up to m
+/// ([`month_totals_from_deltas`]): the `mrr` projector keeps these sums per currency and month,
+/// and a report reads a few rows per month instead of every customer's.
+///
+/// `rows`: ONE customer's rows in one currency (one per month; if a month repeats, the last one
+/// wins). The entries run from its first row's month to the month after its last row (from then
+/// on its last close is carried forward unchanged).
+pub(crate) fn customer_month_total_deltas(rows: &[CustomerMonth]) -> Vec<(Month, MonthTotals)> {
+    let months: BTreeMap<Month, CustomerMonth> = rows.iter().map(|row| (row.month, *row)).collect();
+    let (Some(first), Some(last)) = (months.keys().next(), months.keys().next_back()) else {
+        return Vec::new();
+    };
+    let mut previous = MonthTotals::default();
+    let mut deltas = Vec::new();
+    for month in Month::range_inclusive(*first, last.next()) {
+        let mut contribution = MonthTotals::default();
+        if let Some(row) = customer_row_for_month(&months, month) {
+            contribution.add(&row);
+        }
+        let delta = contribution.minus(&previous);
+        if delta != MonthTotals::default() {
+            deltas.push((month, delta));
+        }
+        previous = contribution;
+    }
+    deltas
+}
+
+/// The report totals of every month from `from` to `to` (inclusive) from summed
+/// [`customer_month_total_deltas`] (any order, several entries per month allowed): each month's
+/// totals are the sum of every entry up to and including it.
+pub(crate) fn month_totals_from_deltas(
+    deltas: &[(Month, MonthTotals)],
+    from: Month,
+    to: Month,
+) -> Vec<(Month, MonthTotals)> {
+    let mut by_month: BTreeMap<Month, MonthTotals> = BTreeMap::new();
+    for (month, delta) in deltas {
+        let total = by_month.entry(*month).or_default();
+        *total = total.plus(delta);
+    }
+    let mut running = MonthTotals::default();
+    let mut pending = by_month.into_iter().peekable();
+    Month::range_inclusive(from, to)
+        .map(|month| {
+            while let Some((_, delta)) = pending.next_if(|(delta_month, _)| *delta_month <= month) {
+                running = running.plus(&delta);
+            }
+            (month, running)
+        })
+        .collect()
+}
+
 /// Totals over one month's customer rows (revenue-rules.md §3-§4), all in minor units except the
 /// counts; the `*_of_open_customers` sums are restricted to customers active at the month's open.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct MonthTotals {
     pub(crate) mrr_open: i64,
     pub(crate) mrr_close: i64,
@@ -92,5 +176,82 @@ impl MonthTotals {
                 .saturating_add(row.contraction);
             self.churn_of_open_customers = self.churn_of_open_customers.saturating_add(row.churn);
         }
+    }
+}
+
+impl MonthTotals {
+    /// The stored column names of [`MonthTotals::to_columns`], in order.
+    pub(crate) const COLUMNS: [&'static str; 13] = [
+        "mrr_open",
+        "mrr_close",
+        "new",
+        "expansion",
+        "contraction",
+        "churn",
+        "reactivation",
+        "customers_active_at_open",
+        "customers_active_at_close",
+        "open_customers_inactive_at_close",
+        "expansion_of_open_customers",
+        "contraction_of_open_customers",
+        "churn_of_open_customers",
+    ];
+
+    /// Every field, in the order of [`MonthTotals::COLUMNS`].
+    pub(crate) fn to_columns(self) -> [i64; 13] {
+        [
+            self.mrr_open,
+            self.mrr_close,
+            self.new,
+            self.expansion,
+            self.contraction,
+            self.churn,
+            self.reactivation,
+            self.customers_active_at_open,
+            self.customers_active_at_close,
+            self.open_customers_inactive_at_close,
+            self.expansion_of_open_customers,
+            self.contraction_of_open_customers,
+            self.churn_of_open_customers,
+        ]
+    }
+
+    /// The inverse of [`MonthTotals::to_columns`].
+    pub(crate) fn from_columns(columns: [i64; 13]) -> Self {
+        let [mrr_open, mrr_close, new, expansion, contraction, churn, reactivation, customers_active_at_open, customers_active_at_close, open_customers_inactive_at_close, expansion_of_open_customers, contraction_of_open_customers, churn_of_open_customers] =
+            columns;
+        Self {
+            mrr_open,
+            mrr_close,
+            new,
+            expansion,
+            contraction,
+            churn,
+            reactivation,
+            customers_active_at_open,
+            customers_active_at_close,
+            open_customers_inactive_at_close,
+            expansion_of_open_customers,
+            contraction_of_open_customers,
+            churn_of_open_customers,
+        }
+    }
+
+    /// Field-wise sum (saturating, as [`MonthTotals::add`]).
+    pub(crate) fn plus(&self, other: &Self) -> Self {
+        let mut columns = self.to_columns();
+        for (total, value) in columns.iter_mut().zip(other.to_columns()) {
+            *total = total.saturating_add(value);
+        }
+        Self::from_columns(columns)
+    }
+
+    /// Field-wise difference (saturating).
+    pub(crate) fn minus(&self, other: &Self) -> Self {
+        let mut columns = self.to_columns();
+        for (total, value) in columns.iter_mut().zip(other.to_columns()) {
+            *total = total.saturating_sub(value);
+        }
+        Self::from_columns(columns)
     }
 }

@@ -9,12 +9,17 @@
 //! - recomputing one customer at a time as its events arrive (what the `mrr` projector does)
 //!   ends equal to computing everything at once (a rebuild);
 //! - for every month: close = open + new + expansion - contraction - churn + reactivation, each
-//!   movement amount is positive, and a month's open is the previous month's close.
+//!   movement amount is positive, and a month's open is the previous month's close;
+//! - the report rows the projectors keep (changes from the month before, updated per arrival)
+//!   give the same MRR, churn and cash reports as a rebuild.
 
 use crate::rules::test_support::{at, charge, discount, invoice, item, subscription, tier};
 use crate::rules::{
-    cash_report, customer_months, customer_mrr_timelines, daily_movements, mrr_report,
-    CashReportMonth, CustomerMonth, Month, MrrReportMonth, Observed,
+    cash_report, cash_report_from_deltas, charge_cash_deltas, churn_report,
+    customer_month_total_deltas, customer_months, customer_mrr_timelines, daily_movements,
+    invoice_cash_deltas, month_totals_from_deltas, mrr_report, mrr_report_month, rates_for_month,
+    CashFigures, CashReportMonth, ChurnReportMonth, CustomerMonth, Month, MonthTotals,
+    MrrReportMonth, Observed,
 };
 use chrono::{DateTime, Duration, Utc};
 use ledger::domain::{
@@ -506,4 +511,89 @@ proptest! {
             previous_close = m.close;
         }
     }
+
+    /// The report rows the `mrr` and `cash` projectors keep (summed changes from the month
+    /// before), updated one arrival at a time by withdrawing the arriving event's customer or
+    /// object as it was and adding it as it is now, give the same MRR, churn and cash reports
+    /// as the rules over every row and snapshot (a rebuild).
+    #[test]
+    fn kept_report_changes_updated_per_arrival_give_the_reports_of_a_rebuild(
+        (in_order, arrivals) in shuffled_history()
+    ) {
+        let (from, to) = report_months();
+        let expected = rebuild(&in_order);
+        let flat: Vec<(String, CustomerMonth)> = expected
+            .rows
+            .iter()
+            .flat_map(|(customer, months)| months.iter().map(|m| (customer.clone(), *m)))
+            .collect();
+        let (mrr_changes, cash_changes) = kept_report_changes(&arrivals);
+        let totals = month_totals_from_deltas(&mrr_changes, from, to);
+        let mrr: Vec<MrrReportMonth> =
+            totals.iter().map(|(month, t)| mrr_report_month(*month, t)).collect();
+        let churn: Vec<ChurnReportMonth> =
+            totals.iter().map(|(month, t)| rates_for_month(*month, t)).collect();
+        prop_assert_eq!(mrr, expected.mrr);
+        prop_assert_eq!(churn, churn_report(&flat, from, to));
+        prop_assert_eq!(cash_report_from_deltas(&cash_changes, from, to), expected.cash);
+    }
+}
+
+/// The MRR/churn and cash report changes kept per month.
+type KeptReportChanges = (Vec<(Month, MonthTotals)>, Vec<(Month, CashFigures)>);
+
+/// The report changes the projectors keep after `arrivals`, one delivery at a time: the
+/// arriving customer's (or invoice's, or charge's) changes as they were are withdrawn and its
+/// changes as they are now are added.
+fn kept_report_changes(arrivals: &[Delivery]) -> KeptReportChanges {
+    let mut received: BTreeMap<String, Vec<&Delivery>> = BTreeMap::new();
+    let mut invoices: BTreeMap<String, Vec<&Observed<InvoiceSnapshot>>> = BTreeMap::new();
+    let mut charges: BTreeMap<String, Vec<&Observed<ChargeSnapshot>>> = BTreeMap::new();
+    let mut mrr: BTreeMap<Month, MonthTotals> = BTreeMap::new();
+    let mut cash: BTreeMap<Month, CashFigures> = BTreeMap::new();
+    let mut apply_cash = |before: Vec<(Month, CashFigures)>, after: Vec<(Month, CashFigures)>| {
+        for (month, delta) in before {
+            let total = cash.entry(month).or_default();
+            *total = total.minus(&delta);
+        }
+        for (month, delta) in after {
+            let total = cash.entry(month).or_default();
+            *total = total.plus(&delta);
+        }
+    };
+    for delivery in arrivals {
+        match delivery {
+            Delivery::Invoice(observed) => {
+                let history = invoices
+                    .entry(observed.snapshot.invoice.to_string())
+                    .or_default();
+                let before = invoice_cash_deltas(history);
+                history.push(observed);
+                apply_cash(before, invoice_cash_deltas(history));
+            }
+            Delivery::Charge(observed) => {
+                let history = charges
+                    .entry(observed.snapshot.charge.to_string())
+                    .or_default();
+                let before = charge_cash_deltas(history);
+                history.push(observed);
+                apply_cash(before, charge_cash_deltas(history));
+            }
+            Delivery::Subscription(_) | Delivery::Discount(_) => {
+                let so_far = received.entry(delivery.customer()).or_default();
+                let before = rows_of_customer(so_far);
+                so_far.push(delivery);
+                let after = rows_of_customer(so_far);
+                for (month, delta) in customer_month_total_deltas(&before) {
+                    let total = mrr.entry(month).or_default();
+                    *total = total.minus(&delta);
+                }
+                for (month, delta) in customer_month_total_deltas(&after) {
+                    let total = mrr.entry(month).or_default();
+                    *total = total.plus(&delta);
+                }
+            }
+        }
+    }
+    (mrr.into_iter().collect(), cash.into_iter().collect())
 }
