@@ -13,8 +13,8 @@
 use crate::translate::{translate, Translation};
 use chrono::{DateTime, Utc};
 use ledger::domain::{Actor, EventMetadata};
-use ledger::store::keep_message::{keep_message, KeepOutcome};
 use ledger::store::inbox::{InboxMessage, InboxOutcome};
+use ledger::store::keep_message::{keep_message, KeepOutcome};
 use ledger::store::webhook_deliveries::{self, DeliveryStatus, NewDelivery};
 use ledger::store::{AppendSignal, ExpectedVersion, NewEvent, StreamAppend, StreamEvent};
 use ledger::LedgerError;

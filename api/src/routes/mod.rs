@@ -11,8 +11,8 @@ pub mod report_format;
 mod reports;
 mod restatements;
 mod status;
-mod webhook_deliveries;
 pub mod usage;
+mod webhook_deliveries;
 mod webhooks;
 
 use crate::AppState;

@@ -5,8 +5,8 @@
 //! Persisted shapes are an API: never change one in place. Add a new schema version and an
 //! upcaster ([`crate::domain::upcasting`]); [`DomainEvent::from_stored`] applies them.
 
-use crate::domain::stripe_command::command_stream_id;
 use crate::domain::catalog::{CatalogChanged, CATALOG_STREAM};
+use crate::domain::stripe_command::command_stream_id;
 use crate::domain::upcasting::{current_schema_version, upcast_to_current};
 use crate::domain::usage::UsageIncrementRecorded;
 use crate::domain::{

@@ -2,7 +2,6 @@
 //! domain events that carry them. Pure: no I/O, no clock, no sqlx, no tokio.
 
 pub mod catalog;
-pub mod products_and_prices;
 pub mod charge;
 pub mod customer;
 pub mod discount;
@@ -14,12 +13,12 @@ pub mod metadata;
 pub mod money;
 pub mod money_movements;
 pub mod observed_change;
+pub mod products_and_prices;
 pub mod stripe_command;
 pub mod subscription;
 pub mod upcasting;
 pub mod usage;
 
-pub use products_and_prices::{PriceSnapshot, ProductSnapshot};
 pub use catalog::{
     Catalog, CatalogChanged, CatalogPlan, CatalogRejection, CatalogSource, MeterLimit,
     CATALOG_STREAM,
@@ -42,6 +41,7 @@ pub use money_movements::{
     CreditNoteSnapshot, DisputeSnapshot, InvoicePaymentSnapshot, RefundSnapshot,
 };
 pub use observed_change::ObservedChange;
+pub use products_and_prices::{PriceSnapshot, ProductSnapshot};
 pub use stripe_command::{
     ProrationBehavior, ResumeFrom, StripeCommand, StripeCommandFailed, StripeCommandRequested,
     StripeCommandSucceeded,

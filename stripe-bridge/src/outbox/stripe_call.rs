@@ -186,17 +186,65 @@ impl StripeCall {
 }
 
 /// The outbound call a log event asks for, with the command id it is executed (and its outcome
-/// recorded) under: `StripeCommandRequested` -> its command. Every other event -> `None`.
+/// recorded) under:
+/// - `StripeCommandRequested` -> its command;
+/// - `UsageIncrementRecorded` (issue 6) -> a Billing Meter event under the increment's event id
+///   (UUIDv5 of its idempotency key), with the increment's idempotency key as the meter event
+///   `identifier` (Stripe deduplicates on it too), the Tally meter name as the Stripe meter's
+///   `event_name`, and the quantity as a plain decimal string.
 ///
-/// Pure. To forward another event type to Stripe (e.g. usage increments as Billing Meter events),
-/// add an arm returning `(a stable id of the event, StripeCall::RecordMeterEvent { ... })`; the
-/// outcome is appended to stream `command-<that id>` and `GET /v1/commands/<that id>` reports it.
+/// Every other event -> `None`. Pure. The outcome is appended to stream `command-<that id>`.
 pub fn stripe_call_for_event(event: &DomainEvent) -> Option<(Uuid, StripeCall)> {
     match event {
         DomainEvent::StripeCommandRequested(requested) => Some((
             requested.command_id,
             StripeCall::from_command(&requested.command),
         )),
+        DomainEvent::UsageIncrementRecorded(increment) => Some((
+            increment.event_id(),
+            StripeCall::RecordMeterEvent {
+                event_name: increment.meter.clone(),
+                stripe_customer_id: increment.customer.0.clone(),
+                value: increment.quantity.normalize().to_string(),
+                identifier: increment.idempotency_key.clone(),
+                timestamp: increment.timestamp,
+            },
+        )),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use ledger::domain::usage::UsageIncrementRecorded;
+    use ledger::domain::CustomerId;
+    use rust_decimal::Decimal;
+    use std::str::FromStr;
+
+    #[test]
+    fn a_usage_increment_becomes_a_meter_event_keyed_by_its_idempotency_key() {
+        let increment = UsageIncrementRecorded {
+            customer: CustomerId("cus_meter".to_owned()),
+            meter: "api_requests".to_owned(),
+            quantity: Decimal::from_str("2.500").expect("decimal"),
+            timestamp: Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).unwrap(),
+            idempotency_key: "req-42".to_owned(),
+        };
+        let (command_id, call) =
+            stripe_call_for_event(&DomainEvent::UsageIncrementRecorded(increment.clone()))
+                .expect("usage is forwarded");
+        assert_eq!(command_id, increment.event_id());
+        assert_eq!(
+            call,
+            StripeCall::RecordMeterEvent {
+                event_name: "api_requests".to_owned(),
+                stripe_customer_id: "cus_meter".to_owned(),
+                value: "2.5".to_owned(),
+                identifier: "req-42".to_owned(),
+                timestamp: increment.timestamp,
+            }
+        );
     }
 }
