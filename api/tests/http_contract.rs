@@ -318,13 +318,19 @@ async fn a_projector_stops_at_an_event_it_cannot_read_and_status_names_it() {
 
     let (_, status) = send(&state, get("/v1/status")).await;
     assert_eq!(status["log_head"], 1);
-    let mrr = &status["projections"][0];
-    assert_eq!(mrr["name"], "mrr");
+    // `customer_events` reads every event type, so it meets the unreadable event and stops;
+    // `mrr` and `cash` declare the types they read (issue 4's type-filtered reads) and never
+    // see it.
+    let projections = status["projections"].as_array().expect("projections");
+    let audit = projections
+        .iter()
+        .find(|projection| projection["name"] == "customer_events")
+        .expect("customer_events projection");
     assert_eq!(
-        mrr["position"], 0,
+        audit["position"], 0,
         "nothing applied past the unreadable event"
     );
-    assert_eq!(mrr["error"]["global_position"], 1, "{status}");
-    let message = mrr["error"]["message"].as_str().unwrap_or("");
+    assert_eq!(audit["error"]["global_position"], 1, "{status}");
+    let message = audit["error"]["message"].as_str().unwrap_or("");
     assert!(message.contains("NotADomainEvent"), "{message}");
 }

@@ -8,6 +8,10 @@ use crate::store::webhook_deliveries::NewDelivery;
 use crate::LedgerError;
 use sqlx::PgExecutor;
 
+/// One row of `tally_keep_message`: kept, then the appended event's global position, stream
+/// and version (NULL when no event was appended).
+type KeptRow = (bool, Option<i64>, Option<String>, Option<i64>);
+
 /// What became of a message given to [`keep_message`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeepOutcome {
@@ -38,35 +42,34 @@ pub async fn keep_message<'c>(
     delivery: Option<&NewDelivery<'_>>,
 ) -> Result<KeepOutcome, LedgerError> {
     let arrays = AppendArrays::from_appends(appends)?;
-    let rows: Result<Vec<(bool, Option<i64>, Option<String>, Option<i64>)>, sqlx::Error> =
-        sqlx::query_as(
-            "SELECT * FROM tally_keep_message($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+    let rows: Result<Vec<KeptRow>, sqlx::Error> = sqlx::query_as(
+        "SELECT * FROM tally_keep_message($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
                                               $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
-        )
-        .bind(&arrays.stream_ids)
-        .bind(&arrays.expected_versions)
-        .bind(&arrays.event_streams)
-        .bind(&arrays.event_ids)
-        .bind(&arrays.event_types)
-        .bind(&arrays.schema_versions)
-        .bind(&arrays.payloads)
-        .bind(&arrays.metadata)
-        .bind(&arrays.effective_at)
-        .bind(message.source)
-        .bind(message.message_key)
-        .bind(message.message_type)
-        .bind(message.body)
-        .bind(message.outcome.as_str())
-        .bind(message.reason)
-        .bind(message.event_count)
-        .bind(delivery.map(|delivery| delivery.status.as_str()))
-        .bind(delivery.and_then(|delivery| delivery.stripe_event_id))
-        .bind(delivery.and_then(|delivery| delivery.event_type))
-        .bind(delivery.and_then(|delivery| delivery.reason))
-        .bind(delivery.and_then(|delivery| delivery.body_bytes))
-        .bind(delivery.and_then(|delivery| delivery.signature_timestamp))
-        .fetch_all(executor)
-        .await;
+    )
+    .bind(&arrays.stream_ids)
+    .bind(&arrays.expected_versions)
+    .bind(&arrays.event_streams)
+    .bind(&arrays.event_ids)
+    .bind(&arrays.event_types)
+    .bind(&arrays.schema_versions)
+    .bind(&arrays.payloads)
+    .bind(&arrays.metadata)
+    .bind(&arrays.effective_at)
+    .bind(message.source)
+    .bind(message.message_key)
+    .bind(message.message_type)
+    .bind(message.body)
+    .bind(message.outcome.as_str())
+    .bind(message.reason)
+    .bind(message.event_count)
+    .bind(delivery.map(|delivery| delivery.status.as_str()))
+    .bind(delivery.and_then(|delivery| delivery.stripe_event_id))
+    .bind(delivery.and_then(|delivery| delivery.event_type))
+    .bind(delivery.and_then(|delivery| delivery.reason))
+    .bind(delivery.and_then(|delivery| delivery.body_bytes))
+    .bind(delivery.and_then(|delivery| delivery.signature_timestamp))
+    .fetch_all(executor)
+    .await;
     let rows = match rows {
         Ok(rows) => rows,
         Err(error) if is_kept_concurrently(&error) => return Ok(KeepOutcome::KeptConcurrently),
