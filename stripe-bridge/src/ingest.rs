@@ -10,9 +10,10 @@
 //! writes the delivery-log row -> wake the projectors. One round trip; the body is durable
 //! before the caller answers.
 
-use crate::translate::{translate, Translation};
+use crate::translate::{translate, StripeEventEnvelope, Translation};
 use chrono::{DateTime, Utc};
-use ledger::domain::{Actor, EventMetadata};
+use ledger::domain::stripe_command::command_id_from_idempotency_key;
+use ledger::domain::{Actor, DomainEvent, EventMetadata, StripeCommandEchoed};
 use ledger::store::inbox::{InboxMessage, InboxOutcome};
 use ledger::store::keep_message::{keep_message, KeepOutcome};
 use ledger::store::webhook_deliveries::{self, DeliveryStatus, NewDelivery};
@@ -94,8 +95,11 @@ pub struct PreparedStripeEvent {
     pub outcome: InboxOutcome,
     /// Why the body is ignored or could not be parsed.
     pub reason: Option<String>,
-    /// The domain events to append, in order, each with its stream (empty unless translated).
-    /// Event ids are UUIDv5 of `<Stripe Event id>/<index>` in [`STRIPE_EVENT_NAMESPACE`];
+    /// The domain events to append, in order, each with its stream (empty unless translated),
+    /// then, when the Event's `request.idempotency_key` is a Tally command's
+    /// (`tally-cmd-<uuid>`), a `StripeCommandEchoed` in that command's stream (translated or
+    /// ignored Events alike). Event ids are UUIDv5 of `<Stripe Event id>/<index>` (the echo:
+    /// `<Stripe Event id>/echo`) in [`STRIPE_EVENT_NAMESPACE`];
     /// expected version is always "any". No event names an inbox row yet.
     pub events: Vec<StreamEvent>,
 }
@@ -121,12 +125,18 @@ impl PreparedStripeEvent {
 pub fn prepare_stripe_event(channel: IngestChannel, body: &[u8]) -> PreparedStripeEvent {
     let translation = translate(body);
     let (message_key, event_type, outcome, reason) = describe(&translation, body);
+    let (envelope, domain_events): (Option<&StripeEventEnvelope>, &[DomainEvent]) =
+        match &translation {
+            Translation::Translated { envelope, events } => (Some(envelope), events),
+            Translation::Ignored { envelope, .. } => (Some(envelope), &[]),
+            Translation::Unparsed { .. } => (None, &[]),
+        };
     let mut events = Vec::new();
-    if let Translation::Translated {
-        envelope,
-        events: domain_events,
-    } = &translation
-    {
+    if let Some(envelope) = envelope {
+        let command_id = envelope
+            .request_idempotency_key
+            .as_deref()
+            .and_then(command_id_from_idempotency_key);
         let metadata = EventMetadata {
             source: channel.source().to_owned(),
             actor: Actor::Stripe,
@@ -137,8 +147,12 @@ pub fn prepare_stripe_event(channel: IngestChannel, body: &[u8]) -> PreparedStri
                 &STRIPE_EVENT_NAMESPACE,
                 envelope.id.as_bytes(),
             )),
-            correlation_id: envelope.request_idempotency_key.as_deref().map(|key| {
-                Uuid::new_v5(&STRIPE_EVENT_NAMESPACE, format!("request:{key}").as_bytes())
+            // A Tally command's request: its command id (the echo's correlation); any other
+            // request (dashboard, other software): an id derived from its idempotency key.
+            correlation_id: command_id.or_else(|| {
+                envelope.request_idempotency_key.as_deref().map(|key| {
+                    Uuid::new_v5(&STRIPE_EVENT_NAMESPACE, format!("request:{key}").as_bytes())
+                })
             }),
             stripe_fetch: None,
         };
@@ -150,6 +164,20 @@ pub fn prepare_stripe_event(channel: IngestChannel, body: &[u8]) -> PreparedStri
             let new_event =
                 NewEvent::from_domain(event_id, event, metadata.clone(), envelope.created);
             events.push(StreamEvent::new(event.stream_id(), new_event));
+        }
+        if let Some(command_id) = command_id {
+            let echo = DomainEvent::StripeCommandEchoed(StripeCommandEchoed {
+                command_id,
+                stripe_event_id: envelope.id.clone(),
+                stripe_event_type: envelope.event_type.clone(),
+                stripe_event_created: envelope.created,
+            });
+            let event_id = Uuid::new_v5(
+                &STRIPE_EVENT_NAMESPACE,
+                format!("{}/echo", envelope.id).as_bytes(),
+            );
+            let new_event = NewEvent::from_domain(event_id, &echo, metadata, envelope.created);
+            events.push(StreamEvent::new(echo.stream_id(), new_event));
         }
     }
     PreparedStripeEvent {

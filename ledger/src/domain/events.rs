@@ -12,8 +12,8 @@ use crate::domain::usage::UsageIncrementRecorded;
 use crate::domain::{
     ActiveEntitlementSummarySnapshot, ChargeSnapshot, Coupon, CreditNoteSnapshot, CustomerId,
     CustomerSnapshot, DiscountSnapshot, DisputeSnapshot, InvoicePaymentSnapshot, InvoiceSnapshot,
-    ObservedChange, PriceSnapshot, ProductSnapshot, RefundSnapshot, StripeCommandFailed,
-    StripeCommandRequested, StripeCommandSucceeded, SubscriptionSnapshot,
+    ObservedChange, PriceSnapshot, ProductSnapshot, RefundSnapshot, StripeCommandEchoed,
+    StripeCommandFailed, StripeCommandRequested, StripeCommandSucceeded, SubscriptionSnapshot,
 };
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +55,9 @@ pub enum DomainEvent {
     StripeCommandSucceeded(StripeCommandSucceeded),
     /// Stripe refused a command for good, or retries were exhausted (same stream).
     StripeCommandFailed(StripeCommandFailed),
+    /// A Stripe Event caused by a command's request reached Tally (same stream): the webhook
+    /// echo, linked through the request's idempotency key.
+    StripeCommandEchoed(StripeCommandEchoed),
     /// A metered quantity a customer used (`POST /v1/usage`).
     UsageIncrementRecorded(UsageIncrementRecorded),
     /// A new version of the entitlement catalog (`tally catalog apply`).
@@ -249,6 +252,7 @@ impl DomainEvent {
             Self::StripeCommandRequested(_) => "StripeCommandRequested",
             Self::StripeCommandSucceeded(_) => "StripeCommandSucceeded",
             Self::StripeCommandFailed(_) => "StripeCommandFailed",
+            Self::StripeCommandEchoed(_) => "StripeCommandEchoed",
             Self::UsageIncrementRecorded(_) => "UsageIncrementRecorded",
             Self::CatalogChanged(_) => "CatalogChanged",
         }
@@ -287,6 +291,7 @@ impl DomainEvent {
             Self::StripeCommandRequested(e) => command_stream_id(e.command_id),
             Self::StripeCommandSucceeded(e) => command_stream_id(e.command_id),
             Self::StripeCommandFailed(e) => command_stream_id(e.command_id),
+            Self::StripeCommandEchoed(e) => command_stream_id(e.command_id),
             Self::UsageIncrementRecorded(e) => format!("usage-{}", e.customer),
             Self::CatalogChanged(_) => CATALOG_STREAM.to_owned(),
         }
@@ -311,7 +316,8 @@ impl DomainEvent {
             // Commands are not facts about a customer's billing; their audit is the command stream.
             Self::StripeCommandRequested(_)
             | Self::StripeCommandSucceeded(_)
-            | Self::StripeCommandFailed(_) => None,
+            | Self::StripeCommandFailed(_)
+            | Self::StripeCommandEchoed(_) => None,
             Self::UsageIncrementRecorded(e) => Some(&e.customer),
             Self::CatalogChanged(_) => None,
         }
@@ -336,6 +342,7 @@ impl DomainEvent {
             Self::StripeCommandRequested(e) => serde_json::to_value(e),
             Self::StripeCommandSucceeded(e) => serde_json::to_value(e),
             Self::StripeCommandFailed(e) => serde_json::to_value(e),
+            Self::StripeCommandEchoed(e) => serde_json::to_value(e),
             Self::UsageIncrementRecorded(e) => serde_json::to_value(e),
             Self::CatalogChanged(e) => serde_json::to_value(e),
         };
@@ -399,6 +406,9 @@ impl DomainEvent {
             }
             "StripeCommandFailed" => {
                 Self::StripeCommandFailed(serde_json::from_value(payload).map_err(bad)?)
+            }
+            "StripeCommandEchoed" => {
+                Self::StripeCommandEchoed(serde_json::from_value(payload).map_err(bad)?)
             }
             "UsageIncrementRecorded" => {
                 Self::UsageIncrementRecorded(serde_json::from_value(payload).map_err(bad)?)

@@ -43,8 +43,8 @@ pub use money_movements::{
 pub use observed_change::ObservedChange;
 pub use products_and_prices::{PriceSnapshot, ProductSnapshot};
 pub use stripe_command::{
-    ProrationBehavior, ResumeFrom, StripeCommand, StripeCommandFailed, StripeCommandRequested,
-    StripeCommandSucceeded,
+    ProrationBehavior, ResumeFrom, StripeCommand, StripeCommandEchoed, StripeCommandFailed,
+    StripeCommandRequested, StripeCommandSucceeded,
 };
 pub use subscription::{
     BillingScheme, PriceTier, RecurringInterval, SubscriptionItem, SubscriptionSnapshot,

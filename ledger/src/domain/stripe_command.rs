@@ -301,6 +301,25 @@ pub struct StripeCommandFailed {
     pub failed_at: DateTime<Utc>,
 }
 
+/// Payload of `StripeCommandEchoed` (stream `command-<command_id>`): a Stripe Event caused by
+/// the command's request reached Tally. Stripe puts the request's `Idempotency-Key` in every
+/// Event the request caused (`request.idempotency_key`); Tally's keys are
+/// `tally-cmd-<command id>` ([`stripe_idempotency_key`]), so the Event names its command. One
+/// echo per Stripe Event; a command may have none (Stripe sends no Event for some calls, such
+/// as meter events) or several (`customer.subscription.created`, `invoice.created`, ...).
+/// Appended by ingestion beside the Event's own domain events, in the same statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StripeCommandEchoed {
+    /// The command whose request caused the Event.
+    pub command_id: Uuid,
+    /// The Stripe Event (`evt_...`).
+    pub stripe_event_id: String,
+    /// Its type, e.g. `customer.subscription.created`.
+    pub stripe_event_type: String,
+    /// The Event's `created` (UTC).
+    pub stripe_event_created: DateTime<Utc>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

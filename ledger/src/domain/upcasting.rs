@@ -29,6 +29,7 @@ pub const EVENT_TYPES: &[(&str, i32)] = &[
     ("StripeCommandRequested", 1),
     ("StripeCommandSucceeded", 1),
     ("StripeCommandFailed", 1),
+    ("StripeCommandEchoed", 1),
     ("UsageIncrementRecorded", 1),
     ("CatalogChanged", 1),
 ];
