@@ -1,5 +1,6 @@
 //! What every handler shares.
 
+use crate::api_keys::ApiKeyGate;
 use ledger::store::AppendSignal;
 use projections::entitlements::LiveEntitlements;
 use projections::projector::Projectors;
@@ -21,4 +22,21 @@ pub struct AppState {
     /// The in-memory usage and entitlements projection (kept current by its projector task in
     /// `tally serve`; tests may fill it themselves).
     pub entitlements: LiveEntitlements,
+    /// The API key check of `/v1/*` ([`crate::api_keys`]).
+    pub api_keys: ApiKeyGate,
+}
+
+impl AppState {
+    /// State over `pool` with a new append signal, default projectors, an empty in-memory
+    /// entitlements projection and an API key gate on the same database.
+    pub fn new(pool: PgPool, webhook_secrets: Option<WebhookSecrets>) -> Self {
+        Self {
+            api_keys: ApiKeyGate::new(pool.clone()),
+            pool,
+            append_signal: AppendSignal::new(),
+            webhook_secrets,
+            projectors: Projectors::default(),
+            entitlements: LiveEntitlements::new(),
+        }
+    }
 }

@@ -34,6 +34,31 @@ pub enum ApiError {
         /// The id.
         id: String,
     },
+    /// No API key, or one that is malformed, unknown or revoked (401); `code` is
+    /// `missing_api_key` or `invalid_api_key`.
+    #[error("{message}")]
+    Unauthorized {
+        /// The stable code.
+        code: &'static str,
+        /// What to do about it.
+        message: String,
+    },
+    /// A valid API key whose scope does not allow the request (403, `insufficient_scope`).
+    #[error("{message}")]
+    Forbidden {
+        /// The stable code.
+        code: &'static str,
+        /// Which scope was needed.
+        message: String,
+    },
+    /// The request conflicts with an earlier one (409), e.g. `idempotency_key_reused`.
+    #[error("{message}")]
+    Conflict {
+        /// The stable code.
+        code: &'static str,
+        /// What conflicts.
+        message: String,
+    },
     /// The server is not configured for this request (503), e.g. no webhook secret.
     #[error("{0}")]
     NotConfigured(&'static str),
@@ -54,13 +79,17 @@ impl ApiError {
 
 impl ApiError {
     /// The stable machine-readable `code` answered for this error, e.g. `invalid_parameter`,
-    /// `signature_mismatch`, `payload_too_large`, `not_found`, `not_configured`, `internal`.
+    /// `signature_mismatch`, `payload_too_large`, `not_found`, `missing_api_key`, `invalid_api_key`,
+    /// `insufficient_scope`, `not_configured`, `internal`.
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidParameter { .. } => "invalid_parameter",
             Self::Signature(error) => error.code(),
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::NotFound { .. } => "not_found",
+            Self::Unauthorized { code, .. }
+            | Self::Forbidden { code, .. }
+            | Self::Conflict { code, .. } => code,
             Self::NotConfigured(_) => "not_configured",
             Self::Internal(_) => "internal",
         }
@@ -95,6 +124,9 @@ impl IntoResponse for ApiError {
             Self::Signature(error) => (StatusCode::BAD_REQUEST, error.to_string(), None),
             Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, self.to_string(), None),
             Self::NotFound { .. } => (StatusCode::NOT_FOUND, self.to_string(), None),
+            Self::Unauthorized { message, .. } => (StatusCode::UNAUTHORIZED, message.clone(), None),
+            Self::Forbidden { message, .. } => (StatusCode::FORBIDDEN, message.clone(), None),
+            Self::Conflict { message, .. } => (StatusCode::CONFLICT, message.clone(), None),
             Self::NotConfigured(message) => {
                 (StatusCode::SERVICE_UNAVAILABLE, (*message).to_owned(), None)
             }
@@ -114,6 +146,13 @@ impl IntoResponse for ApiError {
         if let Some(parameter) = parameter {
             error["parameter"] = json!(parameter);
         }
-        (status, Json(json!({ "error": error }))).into_response()
+        let mut response = (status, Json(json!({ "error": error }))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"tally\""),
+            );
+        }
+        response
     }
 }

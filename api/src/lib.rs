@@ -2,6 +2,7 @@
 //!
 //! Handlers are thin: parse -> call `stripe-bridge` or `projections` -> respond.
 
+pub mod api_keys;
 pub mod app_state;
 pub mod catalog_file;
 pub mod cli;

@@ -3,9 +3,8 @@
 
 use crate::{router, AppState};
 use ledger::store::EventStore;
-use ledger::store::{AppendSignal, FeedNotifications};
-use projections::entitlements::LiveEntitlements;
-use projections::projector::{run_until_stopped, Projectors};
+use ledger::store::FeedNotifications;
+use projections::projector::run_until_stopped;
 use sqlx::PgPool;
 use std::net::SocketAddr;
 use stripe_bridge::WebhookSecrets;
@@ -38,13 +37,7 @@ pub async fn start(
 ) -> std::io::Result<RunningServer> {
     let listener = TcpListener::bind(listen).await?;
     let address = listener.local_addr()?;
-    let state = AppState {
-        pool: pool.clone(),
-        append_signal: AppendSignal::new(),
-        webhook_secrets,
-        projectors: Projectors::default(),
-        entitlements: LiveEntitlements::new(),
-    };
+    let state = AppState::new(pool.clone(), webhook_secrets);
     let notifications = FeedNotifications::start(pool.clone(), state.append_signal.clone());
     let projectors = state.projectors;
     let mut tasks = vec![

@@ -7,8 +7,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use ledger::store::test_database::TestDatabase;
-use ledger::store::AppendSignal;
-use projections::projector::{catch_up_all, Projectors};
+use projections::projector::catch_up_all;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -24,13 +23,10 @@ const SECRET: &str = "whsec_audit_secret";
 static FEED_GATE: RwLock<()> = RwLock::const_new(());
 
 fn state(database: &TestDatabase) -> AppState {
-    AppState {
-        pool: database.pool.clone(),
-        append_signal: AppendSignal::new(),
-        webhook_secrets: Some(WebhookSecrets::parse(SECRET).expect("secret")),
-        projectors: Projectors::default(),
-        entitlements: projections::entitlements::LiveEntitlements::new(),
-    }
+    AppState::new(
+        database.pool.clone(),
+        Some(WebhookSecrets::parse(SECRET).expect("secret")),
+    )
 }
 
 /// A signed-by-Stripe customer Event body.

@@ -6,8 +6,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use ledger::store::test_database::TestDatabase;
-use ledger::store::AppendSignal;
-use projections::projector::{catch_up_all, Projectors};
+use projections::projector::catch_up_all;
 use serde_json::Value;
 use stripe_bridge::{sign_header, WebhookSecrets};
 use tower::ServiceExt;
@@ -17,15 +16,10 @@ const NEW_SECRET: &str = "whsec_new_secret";
 const CUSTOMER_CREATED: &str = r#"{"id":"evt_contract_1","object":"event","api_version":"2026-09-30.endive","created":1735808400,"data":{"object":{"id":"cus_contract","object":"customer","created":1735808400}},"livemode":false,"pending_webhooks":1,"request":{"id":null,"idempotency_key":null},"type":"customer.created"}"#;
 
 fn state(database: &TestDatabase) -> AppState {
-    AppState {
-        pool: database.pool.clone(),
-        append_signal: AppendSignal::new(),
-        webhook_secrets: Some(
-            WebhookSecrets::parse(&format!("{OLD_SECRET}, {NEW_SECRET}")).expect("secrets"),
-        ),
-        projectors: Projectors::default(),
-        entitlements: projections::entitlements::LiveEntitlements::new(),
-    }
+    AppState::new(
+        database.pool.clone(),
+        Some(WebhookSecrets::parse(&format!("{OLD_SECRET}, {NEW_SECRET}")).expect("secrets")),
+    )
 }
 
 fn now() -> i64 {

@@ -8,8 +8,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use ledger::store::test_database::TestDatabase;
-use ledger::store::AppendSignal;
-use projections::projector::{catch_up_all, Projectors};
+use projections::projector::catch_up_all;
 use serde_json::Value;
 use stripe_bridge::ingest::{ingest_stripe_event, IngestChannel};
 use tower::ServiceExt;
@@ -24,13 +23,7 @@ const E1_DELETED: &str = "evt_17B2a5etcPpBfUGFMef2Oxbl";
 const A1_QUANTITY_THREE: &str = "evt_17AmWhetcPpBfUGF8rA9E17H";
 
 fn state(database: &TestDatabase) -> AppState {
-    AppState {
-        pool: database.pool.clone(),
-        append_signal: AppendSignal::new(),
-        webhook_secrets: None,
-        projectors: Projectors::default(),
-        entitlements: projections::entitlements::LiveEntitlements::new(),
-    }
+    AppState::new(database.pool.clone(), None)
 }
 
 /// The worked example's Stripe Events, in file order, as (Stripe event id, `created`, body).

@@ -14,9 +14,8 @@ use ledger::domain::{
     SubscriptionStatus, UsageType,
 };
 use ledger::store::test_database::TestDatabase;
-use ledger::store::{read, AppendSignal, EventStore, NewEvent};
-use projections::entitlements::{rebuild_from_log, LiveEntitlements};
-use projections::projector::Projectors;
+use ledger::store::{read, EventStore, NewEvent};
+use projections::entitlements::rebuild_from_log;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -39,13 +38,7 @@ features = ["sso"]
 "#;
 
 fn state(database: &TestDatabase) -> AppState {
-    AppState {
-        pool: database.pool.clone(),
-        append_signal: AppendSignal::new(),
-        webhook_secrets: None,
-        projectors: Projectors::default(),
-        entitlements: LiveEntitlements::new(),
-    }
+    AppState::new(database.pool.clone(), None)
 }
 
 fn store(state: &AppState) -> EventStore {

@@ -8,8 +8,6 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use ledger::store::test_database::TestDatabase;
-use ledger::store::AppendSignal;
-use projections::projector::Projectors;
 use serde_json::{json, Value};
 use stripe_bridge::{sign_header, WebhookSecrets};
 use tower::ServiceExt;
@@ -20,13 +18,10 @@ const PAYMENT_INTENT: &str = r#"{"id":"evt_log_2","object":"event","api_version"
 const UNREADABLE_CUSTOMER: &str = r#"{"id":"evt_log_3","object":"event","api_version":"2026-09-30.endive","created":1735808402,"data":{"object":{"object":"customer"}},"livemode":false,"pending_webhooks":1,"request":{"id":null,"idempotency_key":null},"type":"customer.updated"}"#;
 
 fn state(database: &TestDatabase) -> AppState {
-    AppState {
-        pool: database.pool.clone(),
-        append_signal: AppendSignal::new(),
-        webhook_secrets: Some(WebhookSecrets::parse(SECRET).expect("secret")),
-        projectors: Projectors::default(),
-        entitlements: projections::entitlements::LiveEntitlements::new(),
-    }
+    AppState::new(
+        database.pool.clone(),
+        Some(WebhookSecrets::parse(SECRET).expect("secret")),
+    )
 }
 
 async fn send(state: &AppState, request: Request<Body>) -> (StatusCode, Value) {
