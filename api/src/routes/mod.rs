@@ -1,5 +1,7 @@
 //! The HTTP routes. This contract is fixed: later versions extend it, never break it.
 
+pub mod authorization;
+pub mod commands;
 mod customers;
 mod daily_and_plans;
 mod entitlements;
@@ -42,7 +44,12 @@ pub const WEBHOOK_BODY_LIMIT_BYTES: usize = 1024 * 1024;
 /// - `GET /v1/customers/{id}/usage?meter=&period=` — usage, allowance and overage of a period;
 /// - `GET /v1/customers/{id}/entitlements` — active features and limits with usage;
 /// - `GET /v1/customers/{id}/entitlements/{feature}` — allowed or not, and why (from memory);
+/// - `POST /v1/commands/{name}` — a command to Stripe, recorded, then sent by the outbox worker;
+/// - `GET /v1/commands/{id}` — its status, outcome and webhook echoes;
 /// - `GET /health` — `ok`.
+///
+/// API keys: `/v1/commands/*` always needs one; every other `/v1/*` route once any key exists
+/// ([`authorization::requirement`]).
 ///
 /// Every report (the `reports` routes, customer `mrr` and `timeline`) takes
 /// `as_of=<RFC3339>` (as the log stood at that recorded time) and answers CSV on
@@ -86,7 +93,15 @@ pub fn router(state: AppState) -> Router {
             "/v1/customers/{customer}/entitlements/{feature}",
             get(entitlements::check_feature),
         )
+        .route(
+            "/v1/commands/{name}",
+            post(commands::request_command).get(commands::command_status_route),
+        )
         .route("/health", get(entitlements::health))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            authorization::authorize,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

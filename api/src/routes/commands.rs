@@ -1,0 +1,301 @@
+//! `POST /v1/commands/{name}` (a Tally command to Stripe, recorded first and executed by the
+//! outbox worker) and `GET /v1/commands/{id}` (its status, outcome and webhook echoes).
+//!
+//! Both need an API key (`write` to send, `read` to look up; see
+//! [`crate::routes::authorization`]).
+
+use crate::routes::authorization::caller_of;
+use crate::{ApiError, AppState};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use chrono::Utc;
+use ledger::domain::stripe_command::{command_stream_id, stripe_idempotency_key};
+use ledger::domain::{Actor, DomainEvent, EventMetadata, StripeCommand, StripeCommandRequested};
+use ledger::store::{read, stripe_outbox, EventStore, ExpectedVersion, NewEvent, StreamAppend};
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+/// Namespace of command ids derived from a client's `Idempotency-Key` (UUIDv5 of
+/// `<api key id>:<Idempotency-Key>`), so that a retried POST names the same command.
+pub const CLIENT_IDEMPOTENCY_NAMESPACE: Uuid =
+    Uuid::from_u128(0x3c6e_0b1f_9a2d_4e7c_8f10_5a6b_7c8d_9e0f);
+
+/// The names of `POST /v1/commands/{name}`.
+pub const COMMAND_NAMES: &[&str] = &[
+    "create_customer",
+    "create_subscription",
+    "change_subscription_item",
+    "cancel_subscription",
+    "resume_subscription",
+    "record_meter_event",
+    "create_invoice_item",
+];
+
+/// `POST /v1/commands/{name}` with the command's fields as a JSON object (see
+/// `ledger::domain::StripeCommand`: e.g. `create_subscription` takes `customer`, `price`,
+/// `quantity`, `trial_period_days`, `coupon`). The command is validated, then appended as a
+/// `StripeCommandRequested` event (stream `command-<id>`, actor the API key) before the
+/// answer; the outbox worker sends it to Stripe with `Idempotency-Key: tally-cmd-<id>`.
+///
+/// An optional `Idempotency-Key` header makes the POST itself safe to retry: the same key (per
+/// API key) names the same command, and a retry answers the original command (200 instead of
+/// 202), or 409 `idempotency_key_reused` when the body differs.
+///
+/// Answers 202 `{"command_id", "name", "status": "pending", "stripe_idempotency_key",
+/// "global_position", "url"}`; 400 naming `name` or `body` for an unknown command or invalid
+/// fields (nothing stored).
+pub async fn request_command(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if !COMMAND_NAMES.contains(&name.as_str()) {
+        return Err(ApiError::invalid(
+            "name",
+            format!(
+                "unknown command {name:?}; one of {}",
+                COMMAND_NAMES.join(", ")
+            ),
+        ));
+    }
+    let command = read_command(&name, &body)?;
+    command
+        .validate()
+        .map_err(|message| ApiError::invalid("body", message))?;
+    let caller = caller_of(&extensions);
+    let key_id = caller.key_id();
+    let client_key = headers
+        .get("idempotency-key")
+        .map(|value| value.to_str().map(str::to_owned))
+        .transpose()
+        .map_err(|_| ApiError::invalid("Idempotency-Key", "must be visible ASCII"))?;
+    let command_id = match &client_key {
+        Some(key) if key.is_empty() || key.len() > 255 => {
+            return Err(ApiError::invalid(
+                "Idempotency-Key",
+                "must be 1 to 255 characters",
+            ))
+        }
+        Some(key) => Uuid::new_v5(
+            &CLIENT_IDEMPOTENCY_NAMESPACE,
+            format!("{}:{key}", key_id.as_deref().unwrap_or("-")).as_bytes(),
+        ),
+        None => Uuid::now_v7(),
+    };
+    let requested_at = Utc::now();
+    let event = DomainEvent::StripeCommandRequested(StripeCommandRequested {
+        command_id,
+        command: command.clone(),
+        requested_by: key_id.clone(),
+        requested_at,
+    });
+    let metadata = EventMetadata {
+        source: "api".to_owned(),
+        actor: key_id.clone().map_or(Actor::System, Actor::ApiKey),
+        stripe_event_id: None,
+        stripe_api_version: None,
+        causation_id: None,
+        correlation_id: Some(command_id),
+        stripe_fetch: None,
+    };
+    let append = StreamAppend {
+        stream_id: command_stream_id(command_id),
+        expected: ExpectedVersion::NoStream,
+        events: vec![NewEvent::from_domain(
+            Uuid::new_v5(&command_id, b"requested"),
+            &event,
+            metadata,
+            requested_at,
+        )],
+    };
+    let store = EventStore::with_signal(state.pool.clone(), state.append_signal.clone());
+    let outcome = match store
+        .append_streams(Some(command_id), std::slice::from_ref(&append))
+        .await
+    {
+        Ok(outcome) => outcome,
+        // The stream exists but this command id did not write it: only a retry can get here.
+        Err(ledger::LedgerError::WrongExpectedVersion { .. }) => {
+            return answer_retry(&state, command_id, &command).await
+        }
+        Err(error) => return Err(error.into()),
+    };
+    if outcome.is_duplicate() {
+        return answer_retry(&state, command_id, &command).await;
+    }
+    let global_position = outcome.events().first().map(|event| event.global_position);
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "command_id": command_id,
+            "name": name,
+            "status": "pending",
+            "stripe_idempotency_key": stripe_idempotency_key(command_id),
+            "global_position": global_position,
+            "url": format!("/v1/commands/{command_id}"),
+        })),
+    ))
+}
+
+/// Reads the body as the fields of command `name`.
+fn read_command(name: &str, body: &[u8]) -> Result<StripeCommand, ApiError> {
+    let fields: Map<String, Value> = if body.iter().all(u8::is_ascii_whitespace) {
+        Map::new()
+    } else {
+        serde_json::from_slice(body).map_err(|error| {
+            ApiError::invalid("body", format!("expected a JSON object: {error}"))
+        })?
+    };
+    if fields.contains_key("name") {
+        return Err(ApiError::invalid(
+            "body",
+            "the command's name is in the path, not the body",
+        ));
+    }
+    let mut tagged = fields;
+    tagged.insert("name".to_owned(), Value::String(name.to_owned()));
+    serde_json::from_value(Value::Object(tagged))
+        .map_err(|error| ApiError::invalid("body", format!("{name}: {error}")))
+}
+
+/// A retried POST: the original command when the body is the same, else 409.
+async fn answer_retry(
+    state: &AppState,
+    command_id: Uuid,
+    command: &StripeCommand,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let status = command_status(state, command_id).await?;
+    let original = status
+        .as_ref()
+        .and_then(|status| status.get("command"))
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::Internal(format!("command {command_id}: stream without request"))
+        })?;
+    let same = serde_json::to_value(command).is_ok_and(|now| now == original);
+    if !same {
+        return Err(ApiError::Conflict {
+            code: "idempotency_key_reused",
+            message: "this Idempotency-Key was used with different parameters".to_owned(),
+        });
+    }
+    Ok((StatusCode::OK, Json(status.unwrap_or(Value::Null))))
+}
+
+/// `GET /v1/commands/{id}`: `{"command_id", "name", "command", "status": "pending" |
+/// "succeeded" | "failed", "requested_at", "requested_by", "stripe_idempotency_key",
+/// "attempts", "next_attempt_at", "last_error": {"code", "message", "http_status"} | null,
+/// "outcome": null | {"stripe_object_id", "stripe_object", "completed_at"} | {"code",
+/// "message", "http_status", "failed_at"}, "echoes": [{"stripe_event_id", "stripe_event_type",
+/// "stripe_event_created", "global_position"}], "events": [{"global_position", "event_type",
+/// "recorded_at"}]}`. Times UTC. 404 for an unknown id.
+pub async fn command_status_route(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let command_id =
+        Uuid::try_parse(&id).map_err(|_| ApiError::invalid("id", "a command id is a UUID"))?;
+    command_status(&state, command_id)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound {
+            what: "command",
+            id,
+        })
+}
+
+/// The status document of a command, `None` when its stream holds no request.
+async fn command_status(state: &AppState, command_id: Uuid) -> Result<Option<Value>, ApiError> {
+    let recorded = read::read_stream(&state.pool, &command_stream_id(command_id), 1).await?;
+    let mut document: Option<Map<String, Value>> = None;
+    let mut outcome = Value::Null;
+    let mut status = "pending";
+    let mut echoes = Vec::new();
+    let mut events = Vec::new();
+    for event in &recorded {
+        events.push(json!({
+            "global_position": event.global_position,
+            "event_type": event.event_type,
+            "recorded_at": event.recorded_at,
+        }));
+        match event.domain_event()? {
+            DomainEvent::StripeCommandRequested(requested) => {
+                let mut fields = Map::new();
+                fields.insert("command_id".into(), json!(requested.command_id));
+                fields.insert("name".into(), json!(requested.command.name()));
+                fields.insert("command".into(), json!(requested.command));
+                fields.insert("requested_at".into(), json!(requested.requested_at));
+                fields.insert("requested_by".into(), json!(requested.requested_by));
+                fields.insert(
+                    "stripe_idempotency_key".into(),
+                    json!(stripe_idempotency_key(command_id)),
+                );
+                document = Some(fields);
+            }
+            DomainEvent::StripeCommandSucceeded(succeeded) => {
+                status = "succeeded";
+                outcome = json!({
+                    "stripe_object_id": succeeded.stripe_object_id,
+                    "stripe_object": succeeded.stripe_object,
+                    "attempts": succeeded.attempts,
+                    "completed_at": succeeded.completed_at,
+                });
+            }
+            DomainEvent::StripeCommandFailed(failed) => {
+                status = "failed";
+                outcome = json!({
+                    "code": failed.code,
+                    "message": failed.message,
+                    "http_status": failed.http_status,
+                    "attempts": failed.attempts,
+                    "failed_at": failed.failed_at,
+                });
+            }
+            DomainEvent::StripeCommandEchoed(echo) => echoes.push(json!({
+                "stripe_event_id": echo.stripe_event_id,
+                "stripe_event_type": echo.stripe_event_type,
+                "stripe_event_created": echo.stripe_event_created,
+                "global_position": event.global_position,
+            })),
+            _ => {}
+        }
+    }
+    let Some(mut document) = document else {
+        return Ok(None);
+    };
+    let attempt = stripe_outbox::load(&state.pool, command_id).await?;
+    document.insert("status".into(), json!(status));
+    document.insert(
+        "attempts".into(),
+        json!(attempt.as_ref().map_or(0, |row| row.attempts)),
+    );
+    document.insert(
+        "next_attempt_at".into(),
+        json!(attempt
+            .as_ref()
+            .filter(|row| row.status == "pending")
+            .map(|row| row.next_attempt_at)),
+    );
+    document.insert(
+        "last_error".into(),
+        attempt
+            .as_ref()
+            .and_then(|row| {
+                row.last_error_code.as_ref().map(|code| {
+                    json!({
+                        "code": code,
+                        "message": row.last_error,
+                        "http_status": row.last_http_status,
+                    })
+                })
+            })
+            .unwrap_or(Value::Null),
+    );
+    document.insert("outcome".into(), outcome);
+    document.insert("echoes".into(), Value::Array(echoes));
+    document.insert("events".into(), Value::Array(events));
+    Ok(Some(Value::Object(document)))
+}
