@@ -110,6 +110,12 @@ pub enum Command {
         #[command(subcommand)]
         action: CatalogAction,
     },
+    /// API keys for the HTTP API (`Authorization: Bearer tally_...`).
+    Apikey {
+        /// What to do.
+        #[command(subcommand)]
+        action: ApiKeyAction,
+    },
     /// Print a customer's audit trail (every domain event about it, with its metadata) as a
     /// table, optionally as the log held it at an earlier instant.
     History {
@@ -153,6 +159,25 @@ pub enum CatalogAction {
     Apply {
         /// The catalog file (see docs/catalog.example.toml).
         file: std::path::PathBuf,
+    },
+}
+
+/// `tally apikey` actions.
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyAction {
+    /// Create a key and print it once (only its SHA-256 is stored).
+    Create {
+        /// What the key may do: `read` (reports, status, commands' status), `write` (also
+        /// commands and usage), `admin` (everything).
+        #[arg(long, value_enum)]
+        scope: crate::api_keys::ApiKeyScope,
+    },
+    /// List keys (id, prefix, scope, created, last used, revoked); never their secrets.
+    List,
+    /// Revoke a key by id: it stops working at once here, within 5 s in running servers.
+    Revoke {
+        /// The key's id (the `<id>` of `tally_<id>_...`, as `tally apikey list` shows it).
+        id: String,
     },
 }
 

@@ -1,7 +1,7 @@
 //! The `tally` binary: parses the command line and runs a subcommand. The binary's edge is the
 //! only place `anyhow` is used.
 
-use api::cli::{Benchmark, CatalogAction, Cli, Command, ImportSource};
+use api::cli::{ApiKeyAction, Benchmark, CatalogAction, Cli, Command, ImportSource};
 use api::commands;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -99,6 +99,15 @@ async fn main() -> anyhow::Result<()> {
         Command::Catalog {
             action: CatalogAction::Apply { file },
         } => commands::catalog_apply(database_url, data_dir, &file).await,
+        Command::Apikey { action } => match action {
+            ApiKeyAction::Create { scope } => {
+                commands::apikey_create(database_url, data_dir, scope).await
+            }
+            ApiKeyAction::List => commands::apikey_list(database_url, data_dir).await,
+            ApiKeyAction::Revoke { id } => {
+                commands::apikey_revoke(database_url, data_dir, &id).await
+            }
+        },
         Command::History { customer, as_of } => {
             commands::history(database_url, data_dir, &customer, as_of.as_deref()).await
         }

@@ -1,5 +1,6 @@
 //! The `tally` subcommands. This is the binary's edge: errors are `anyhow`.
 
+mod apikey;
 mod bench;
 mod bench_ingest;
 mod bench_usage;
@@ -16,6 +17,7 @@ mod stripe_import;
 mod text_table;
 mod webhook_client;
 
+pub use apikey::{apikey_create, apikey_list, apikey_revoke};
 pub use bench::{bench_projections, BenchOptions};
 pub use bench_ingest::{bench_ingest, IngestBenchOptions};
 pub use bench_usage::{bench_usage, UsageBenchOptions};
