@@ -12,7 +12,9 @@ use serde_json::{json, Value};
 /// {name: {"subscription", "price", "status"}}, "limits": {meter: {"quota", "included",
 /// "overage_unit_amount", "currency", "used", "remaining", "overage_quantity",
 /// "overage_amount", "period": {"start", "end", "basis"}}}, "inactive": {subscription:
-/// reason}}` at now, from the in-memory projection; `current_through` is the global position
+/// reason}, "stripe_entitlements": [lookup_key]}` at now (the last: features Stripe
+/// Entitlements lists as active, granted whatever the catalog says), from the in-memory
+/// projection; `current_through` is the global position
 /// it reflects.
 pub async fn customer_entitlements(
     State(state): State<AppState>,
@@ -57,6 +59,7 @@ pub async fn customer_entitlements(
         "features": entitlements.features,
         "limits": limits,
         "inactive": entitlements.inactive,
+        "stripe_entitlements": entitlements.stripe_entitlements,
     })))
 }
 

@@ -2,7 +2,9 @@
 //! an instant, a meter's usage in a period with allowance and overage, a customer's active
 //! features and limits, and one feature's check with the reason.
 
-use crate::entitlements::state::{CustomerState, EntitlementsState, SubscriptionObservation};
+use crate::entitlements::state::{
+    CustomerState, EntitlementsState, StripeEntitlementsObservation, SubscriptionObservation,
+};
 use crate::rules::Month;
 use chrono::{DateTime, Duration, Utc};
 use ledger::domain::{
@@ -70,6 +72,10 @@ pub struct CustomerEntitlements {
     pub limits: BTreeMap<String, LimitGrant>,
     /// Subscriptions that grant nothing at this instant, and why.
     pub inactive: BTreeMap<SubscriptionId, String>,
+    /// Features Stripe Entitlements lists as active for the customer at this instant (their
+    /// `lookup_key`s, from the latest `entitlements.active_entitlement_summary.updated` at or
+    /// before it): granted whatever the catalog says.
+    pub stripe_entitlements: Vec<String>,
 }
 
 /// An overage amount: exact decimal rounded once, in minor units.
@@ -151,6 +157,9 @@ impl EntitlementsState {
         let Some(state) = self.customers.get(customer) else {
             return result;
         };
+        if let Some(summary) = stripe_entitlements_at(state, now) {
+            result.stripe_entitlements = summary.lookup_keys.clone();
+        }
         let Some(version) = self.catalog_at(now) else {
             for subscription in state.subscriptions.keys() {
                 result
@@ -263,6 +272,16 @@ impl EntitlementsState {
         let entitlements = self.entitlements(customer, now);
         let granted = entitlements.features.get(feature);
         let limit = entitlements.limits.get(feature);
+        let by_stripe = entitlements
+            .stripe_entitlements
+            .binary_search_by(|key| key.as_str().cmp(feature))
+            .is_ok();
+        if granted.is_none() && limit.is_none() && by_stripe {
+            return FeatureDecision {
+                allowed: true,
+                reason: format!("granted by Stripe Entitlements (active feature {feature})"),
+            };
+        }
         if granted.is_none() && limit.is_none() {
             let reason = if !self.customers.contains_key(customer) {
                 format!("customer {customer} has no subscription Tally knows of")
@@ -436,4 +455,14 @@ fn status_name(status: SubscriptionStatus) -> &'static str {
         SubscriptionStatus::Unpaid => "unpaid",
         SubscriptionStatus::Paused => "paused",
     }
+}
+
+/// The customer's latest Stripe Entitlements summary at or before `at`.
+fn stripe_entitlements_at(
+    state: &CustomerState,
+    at: DateTime<Utc>,
+) -> Option<&StripeEntitlementsObservation> {
+    let list = &state.stripe_entitlements;
+    let count = list.partition_point(|known| known.effective_at <= at);
+    count.checked_sub(1).map(|last| &list[last])
 }

@@ -4,18 +4,19 @@
 
 use chrono::{DateTime, Utc};
 use ledger::domain::{
-    Catalog, CatalogChanged, CustomerId, DomainEvent, PriceId, ProductId, SubscriptionId,
-    SubscriptionObserved, SubscriptionStatus, UsageIncrementRecorded,
+    ActiveEntitlementSummaryObserved, Catalog, CatalogChanged, CustomerId, DomainEvent, PriceId,
+    ProductId, SubscriptionId, SubscriptionObserved, SubscriptionStatus, UsageIncrementRecorded,
 };
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// The stored event types this state reads; every other type is skipped without decoding.
-pub const EVENT_TYPES_READ: [&str; 3] = [
+pub const EVENT_TYPES_READ: [&str; 4] = [
     "SubscriptionObserved",
     "UsageIncrementRecorded",
     "CatalogChanged",
+    "ActiveEntitlementSummaryObserved",
 ];
 
 /// Everything the usage and entitlement questions need.
@@ -48,6 +49,22 @@ pub struct CustomerState {
     /// Usage per meter: quantity summed per second (UTC unix seconds; Stripe periods start on
     /// whole seconds, so a period's usage is a range of this map).
     pub usage: HashMap<String, BTreeMap<i64, Decimal>>,
+    /// Stripe Entitlements summaries (`entitlements.active_entitlement_summary.updated`), by
+    /// (effective time, global position): each is the customer's whole list at that time.
+    pub stripe_entitlements: Vec<StripeEntitlementsObservation>,
+}
+
+/// What the state keeps of one `ActiveEntitlementSummaryObserved`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StripeEntitlementsObservation {
+    /// The event's effective time (UTC).
+    pub effective_at: DateTime<Utc>,
+    /// Its global position.
+    pub global_position: i64,
+    /// The active features' `lookup_key`s, sorted.
+    pub lookup_keys: Vec<String>,
+    /// False when Stripe's Event carried only the first page of the list.
+    pub complete: bool,
 }
 
 /// What the state keeps of one `SubscriptionObserved`.
@@ -77,6 +94,9 @@ impl EntitlementsState {
             DomainEvent::UsageIncrementRecorded(increment) => self.apply_usage(increment),
             DomainEvent::CatalogChanged(changed) => {
                 self.apply_catalog(changed, effective_at, position)
+            }
+            DomainEvent::ActiveEntitlementSummaryObserved(observed) => {
+                self.apply_stripe_entitlements(observed, effective_at, position)
             }
             _ => {}
         }
@@ -134,6 +154,41 @@ impl EntitlementsState {
             .or_default()
             .entry(increment.timestamp.timestamp())
             .or_default() += increment.quantity;
+    }
+
+    fn apply_stripe_entitlements(
+        &mut self,
+        observed: &ActiveEntitlementSummaryObserved,
+        effective_at: DateTime<Utc>,
+        position: i64,
+    ) {
+        let summary = &observed.snapshot;
+        let list = &mut self
+            .customers
+            .entry(summary.customer.clone())
+            .or_default()
+            .stripe_entitlements;
+        if list.iter().any(|known| known.global_position == position) {
+            return;
+        }
+        let mut lookup_keys: Vec<String> = summary
+            .entitlements
+            .iter()
+            .map(|entitlement| entitlement.lookup_key.clone())
+            .collect();
+        lookup_keys.sort();
+        lookup_keys.dedup();
+        let key = (effective_at, position);
+        let at = list.partition_point(|known| (known.effective_at, known.global_position) < key);
+        list.insert(
+            at,
+            StripeEntitlementsObservation {
+                effective_at,
+                global_position: position,
+                lookup_keys,
+                complete: summary.complete,
+            },
+        );
     }
 
     fn apply_catalog(

@@ -241,3 +241,52 @@ fn history_is_evaluated_with_the_catalog_in_force_and_in_any_order() {
     }
     assert_eq!(reversed, state);
 }
+
+fn stripe_summary(lookup_keys: &[&str]) -> DomainEvent {
+    use ledger::domain::{
+        ActiveEntitlement, ActiveEntitlementSummaryObserved, ActiveEntitlementSummarySnapshot,
+    };
+    DomainEvent::ActiveEntitlementSummaryObserved(ActiveEntitlementSummaryObserved {
+        change: ObservedChange::Updated,
+        snapshot: ActiveEntitlementSummarySnapshot {
+            customer: customer(),
+            entitlements: lookup_keys
+                .iter()
+                .map(|key| ActiveEntitlement {
+                    entitlement: format!("ent_{key}"),
+                    feature: format!("feat_{key}"),
+                    lookup_key: (*key).to_owned(),
+                })
+                .collect(),
+            complete: true,
+        },
+    })
+}
+
+#[test]
+fn stripe_entitlements_grant_their_features_and_the_latest_summary_replaces_the_last() {
+    // Delivered out of order: the later summary (without `audit_log`) first.
+    let state = fold(&[
+        (stripe_summary(&["exports"]), "2026-03-10 00:00"),
+        (
+            stripe_summary(&["audit_log", "exports"]),
+            "2026-03-01 00:00",
+        ),
+    ]);
+    let check = |feature: &str, when: &str| state.check_feature(&customer(), feature, at(when));
+    assert!(!check("audit_log", "2026-02-28 23:59").allowed);
+    let granted = check("audit_log", "2026-03-05 00:00");
+    assert!(granted.allowed, "{granted:?}");
+    assert!(
+        granted.reason.contains("Stripe Entitlements"),
+        "{granted:?}"
+    );
+    assert!(!check("audit_log", "2026-03-10 00:00").allowed);
+    assert!(check("exports", "2026-03-10 00:00").allowed);
+    assert_eq!(
+        state
+            .entitlements(&customer(), at("2026-03-05 00:00"))
+            .stripe_entitlements,
+        vec!["audit_log".to_owned(), "exports".to_owned()]
+    );
+}
