@@ -2,10 +2,11 @@
 //! the entitlement check `GET /v1/customers/{id}/entitlements/{feature}` at a fixed request
 //! rate over HTTP, next to `GET /health` of the same server as the baseline.
 //!
-//! The fixed-rate load generator is written here with tokio + reqwest (no oha or wrk is
-//! installed on the machine): one request is started every 1/rate s whatever the earlier ones
-//! are doing, and each latency is measured from the request's *scheduled* start, so a stalled
-//! server shows up in the figures (no coordinated omission).
+//! Two load generators: a fixed-rate one written here with tokio + reqwest (one request is
+//! started every 1/rate s whatever the earlier ones are doing, and each latency is measured
+//! from the request's *scheduled* start, so a stalled server shows up in the figures: no
+//! coordinated omission), and, when `wrk` is on the PATH, wrk from its own process at full
+//! speed over a few connections ([`super::bench_wrk`]).
 
 use crate::catalog_file::apply_catalog;
 use crate::commands::open_database;
@@ -39,6 +40,9 @@ pub struct UsageBenchOptions {
     /// Seconds of each fixed-rate run.
     pub check_seconds: u64,
 }
+
+/// Connections of the wrk runs.
+const WRK_CONNECTIONS: usize = 4;
 
 /// Increments per `POST /v1/usage`.
 const BATCH: usize = 100;
@@ -149,6 +153,30 @@ pub async fn bench_usage(
         check,
     );
     print_fixed_rate("GET /health (baseline)", options, health);
+    if super::bench_wrk::wrk_installed() {
+        let customers = options.customers;
+        for (name, path) in [
+            (
+                "GET /v1/customers/{id}/entitlements/{feature}",
+                format!("\"/v1/customers/cus_bench_\" .. math.random(0, {}) .. \"/entitlements/api_calls\"", customers - 1),
+            ),
+            ("GET /health (baseline)", "\"/health\"".to_owned()),
+        ] {
+            let figures =
+                super::bench_wrk::run_wrk(&base, &path, WRK_CONNECTIONS, options.check_seconds)?;
+            println!(
+                "| {name}, wrk -t1 -c{WRK_CONNECTIONS} for {} s (full speed): req/s, p50 / p90 / p99 | {:.0} req/s, {:.3} / {:.3} / {:.3} ms ({} errors) |",
+                options.check_seconds,
+                figures.requests_per_second,
+                figures.p50_ms,
+                figures.p90_ms,
+                figures.p99_ms,
+                figures.errors
+            );
+        }
+    } else {
+        eprintln!("wrk is not installed (apt-get install wrk): its rows are skipped");
+    }
     running.stop().await;
     database.close().await?;
     Ok(())

@@ -4,6 +4,7 @@ mod apikey;
 mod bench;
 mod bench_ingest;
 mod bench_usage;
+mod bench_wrk;
 mod catalog;
 mod demo;
 mod history;
