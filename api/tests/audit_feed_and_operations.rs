@@ -2,10 +2,13 @@
 //! PostgreSQL: `GET /v1/customers/{id}/events?as_of=`, `GET /v1/events`, the lag and oldest
 //! writing transaction of `GET /v1/status`, and `GET /metrics`.
 
-use api::{router, AppState};
+mod support;
+
+use support::router_requests::{send, send_for_text as send_raw};
+
+use api::AppState;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use ledger::store::test_database::TestDatabase;
 use projections::projector::catch_up_all;
 use serde_json::Value;
@@ -13,7 +16,6 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 use stripe_bridge::{sign_header, WebhookSecrets};
 use tokio::sync::RwLock;
-use tower::ServiceExt;
 
 const SECRET: &str = "whsec_audit_secret";
 
@@ -34,26 +36,6 @@ fn customer_event(event_id: &str, event_type: &str, customer: &str, created: i64
     format!(
         r#"{{"id":"{event_id}","object":"event","api_version":"2026-09-30.endive","created":{created},"data":{{"object":{{"id":"{customer}","object":"customer","created":1735808400}}}},"livemode":false,"pending_webhooks":1,"request":{{"id":null,"idempotency_key":null}},"type":"{event_type}"}}"#
     )
-}
-
-async fn send_raw(state: &AppState, request: Request<Body>) -> (StatusCode, String) {
-    let response = router(state.clone())
-        .oneshot(request)
-        .await
-        .expect("response");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (status, String::from_utf8_lossy(&bytes).into_owned())
-}
-
-async fn send(state: &AppState, request: Request<Body>) -> (StatusCode, Value) {
-    let (status, body) = send_raw(state, request).await;
-    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
 fn get(path: &str) -> Request<Body> {

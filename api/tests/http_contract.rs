@@ -1,15 +1,17 @@
 //! The HTTP contract: webhook rejections store nothing, accepted bodies are kept and counted,
 //! invalid parameters name the parameter.
 
-use api::{router, AppState};
+mod support;
+
+use support::router_requests::send;
+
+use api::AppState;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use ledger::store::test_database::TestDatabase;
 use projections::projector::catch_up_all;
 use serde_json::Value;
 use stripe_bridge::{sign_header, WebhookSecrets};
-use tower::ServiceExt;
 
 const OLD_SECRET: &str = "whsec_old_secret";
 const NEW_SECRET: &str = "whsec_new_secret";
@@ -24,24 +26,6 @@ fn state(database: &TestDatabase) -> AppState {
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
-}
-
-async fn send(state: &AppState, request: Request<Body>) -> (StatusCode, Value) {
-    let response = router(state.clone())
-        .oneshot(request)
-        .await
-        .expect("response");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
 }
 
 fn webhook(body: impl Into<Vec<u8>>, signature: Option<String>) -> Request<Body> {

@@ -3,15 +3,17 @@
 //! the API said before later events arrived), restatements of a closed month (a late webhook
 //! and a backdated change), and CSV.
 
-use api::{router, AppState};
+mod support;
+
+use support::router_requests::send_for_bytes as send;
+
+use api::AppState;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use ledger::store::test_database::TestDatabase;
 use projections::projector::catch_up_all;
 use serde_json::Value;
 use stripe_bridge::ingest::{ingest_stripe_event, IngestChannel};
-use tower::ServiceExt;
 
 const WORKED_EXAMPLE: &str =
     include_str!("../../replay-tests/fixtures/worked-example/events.jsonl");
@@ -56,27 +58,6 @@ async fn ingest<'a>(state: &AppState, bodies: impl IntoIterator<Item = &'a str>)
     catch_up_all(&state.pool, &state.projectors)
         .await
         .expect("catch up");
-}
-
-async fn send(state: &AppState, request: Request<Body>) -> (StatusCode, String, Vec<u8>) {
-    let response = router(state.clone())
-        .oneshot(request)
-        .await
-        .expect("response");
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (status, content_type, bytes.to_vec())
 }
 
 async fn get_json(state: &AppState, path: &str) -> Value {

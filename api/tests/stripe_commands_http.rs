@@ -5,21 +5,21 @@
 
 mod support;
 
+use support::router_requests::send;
+
 use std::time::Duration;
 
 use api::api_keys::{create_api_key, ApiKeyScope};
 use api::stripe_transport::StripeTransport;
-use api::{router, AppState};
+use api::AppState;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use ledger::store::test_database::TestDatabase;
 use ledger::store::{api_keys, read, EventStore};
 use serde_json::{json, Value};
 use stripe_bridge::outbox::{OutboxOptions, OutboxWorker, RetryPolicy};
 use stripe_bridge::{sign_header, WebhookSecrets};
 use support::fake_stripe::FakeStripe;
-use tower::ServiceExt;
 
 const SECRET: &str = "whsec_commands_test";
 
@@ -32,24 +32,6 @@ fn state(database: &TestDatabase) -> AppState {
     AppState::new(
         database.pool.clone(),
         Some(WebhookSecrets::parse(SECRET).expect("secret")),
-    )
-}
-
-async fn send(state: &AppState, request: Request<Body>) -> (StatusCode, Value) {
-    let response = router(state.clone())
-        .oneshot(request)
-        .await
-        .expect("response");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     )
 }
 

@@ -2,12 +2,15 @@
 //! the catalog applied as events, entitlements and usage answered from the in-memory
 //! projection, and the replay check: the projection rebuilt from the log equals the live one.
 
+mod support;
+
+use support::router_requests::send;
+
 use api::catalog_file::{apply_catalog, parse_catalog_toml, CatalogApplyOutcome};
-use api::{router, AppState};
+use api::AppState;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::{DateTime, Duration, Utc};
-use http_body_util::BodyExt;
 use ledger::domain::{
     Actor, BillingScheme, CatalogSource, Currency, DomainEvent, EventMetadata, ObservedChange,
     RecurringInterval, SubscriptionItem, SubscriptionObserved, SubscriptionSnapshot,
@@ -18,7 +21,6 @@ use ledger::store::{read, EventStore, NewEvent};
 use projections::entitlements::rebuild_from_log;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 use uuid::Uuid;
 
 const CATALOG: &str = r#"
@@ -43,24 +45,6 @@ fn state(database: &TestDatabase) -> AppState {
 
 fn store(state: &AppState) -> EventStore {
     EventStore::with_signal(state.pool.clone(), state.append_signal.clone())
-}
-
-async fn send(state: &AppState, request: Request<Body>) -> (StatusCode, Value) {
-    let response = router(state.clone())
-        .oneshot(request)
-        .await
-        .expect("response");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
 }
 
 fn post_usage(body: Value) -> Request<Body> {

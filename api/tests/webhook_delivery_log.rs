@@ -3,14 +3,16 @@
 //! filtered by status and type, paged newest first; bad filters are 400s naming the parameter;
 //! `/v1/status` shows the Stripe event type coverage and the delivery counts.
 
-use api::{router, AppState};
+mod support;
+
+use support::router_requests::send;
+
+use api::AppState;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use ledger::store::test_database::TestDatabase;
 use serde_json::{json, Value};
 use stripe_bridge::{sign_header, WebhookSecrets};
-use tower::ServiceExt;
 
 const SECRET: &str = "whsec_delivery_log";
 const CUSTOMER_CREATED: &str = r#"{"id":"evt_log_1","object":"event","api_version":"2026-09-30.endive","created":1735808400,"data":{"object":{"id":"cus_log","object":"customer","created":1735808400}},"livemode":false,"pending_webhooks":1,"request":{"id":null,"idempotency_key":null},"type":"customer.created"}"#;
@@ -21,24 +23,6 @@ fn state(database: &TestDatabase) -> AppState {
     AppState::new(
         database.pool.clone(),
         Some(WebhookSecrets::parse(SECRET).expect("secret")),
-    )
-}
-
-async fn send(state: &AppState, request: Request<Body>) -> (StatusCode, Value) {
-    let response = router(state.clone())
-        .oneshot(request)
-        .await
-        .expect("response");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     )
 }
 

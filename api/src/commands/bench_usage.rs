@@ -5,9 +5,10 @@
 //! Two load generators: a fixed-rate one written here with tokio + reqwest (one request is
 //! started every 1/rate s whatever the earlier ones are doing, and each latency is measured
 //! from the request's *scheduled* start, so a stalled server shows up in the figures: no
-//! coordinated omission), and, when `wrk` is on the PATH, wrk from its own process at full
-//! speed over a few connections ([`super::bench_wrk`]).
+//! coordinated omission); and, when installed, `hey` at the same fixed rate and `wrk` at full
+//! speed, each from its own process ([`super::bench_http_tools`]).
 
+use super::bench_http_tools as tools;
 use crate::catalog_file::apply_catalog;
 use crate::commands::open_database;
 use crate::server;
@@ -43,6 +44,10 @@ pub struct UsageBenchOptions {
 
 /// Connections of the wrk runs.
 const WRK_CONNECTIONS: usize = 4;
+/// Workers of the hey runs (the rate is split between them).
+const HEY_WORKERS: u32 = 4;
+const CHECK_NAME: &str = "GET /v1/customers/{id}/entitlements/{feature}";
+const HEALTH_NAME: &str = "GET /health (baseline)";
 
 /// Increments per `POST /v1/usage`.
 const BATCH: usize = 100;
@@ -153,25 +158,40 @@ pub async fn bench_usage(
         check,
     );
     print_fixed_rate("GET /health (baseline)", options, health);
-    if super::bench_wrk::wrk_installed() {
-        let customers = options.customers;
+    let customers = options.customers;
+    let check_url = format!(
+        "{base}/v1/customers/cus_bench_{}/entitlements/api_calls",
+        customers / 2
+    );
+    let health_url = format!("{base}/health");
+    if tools::installed("hey") {
+        for (name, url) in [(CHECK_NAME, &check_url), (HEALTH_NAME, &health_url)] {
+            let figures = tools::run_hey(url, options.rate, HEY_WORKERS, options.check_seconds)?;
+            print_tool_row(
+                &format!("{name}, hey -c {HEY_WORKERS} at {} req/s", options.rate),
+                options.check_seconds,
+                &figures,
+            );
+        }
+    } else {
+        eprintln!("hey is not installed (apt-get install hey): its rows are skipped");
+    }
+    if tools::installed("wrk") {
         for (name, path) in [
             (
-                "GET /v1/customers/{id}/entitlements/{feature}",
-                format!("\"/v1/customers/cus_bench_\" .. math.random(0, {}) .. \"/entitlements/api_calls\"", customers - 1),
+                CHECK_NAME,
+                format!(
+                    "\"/v1/customers/cus_bench_\" .. math.random(0, {}) .. \"/entitlements/api_calls\"",
+                    customers - 1
+                ),
             ),
-            ("GET /health (baseline)", "\"/health\"".to_owned()),
+            (HEALTH_NAME, "\"/health\"".to_owned()),
         ] {
-            let figures =
-                super::bench_wrk::run_wrk(&base, &path, WRK_CONNECTIONS, options.check_seconds)?;
-            println!(
-                "| {name}, wrk -t1 -c{WRK_CONNECTIONS} for {} s (full speed): req/s, p50 / p90 / p99 | {:.0} req/s, {:.3} / {:.3} / {:.3} ms ({} errors) |",
+            let figures = tools::run_wrk(&base, &path, WRK_CONNECTIONS, options.check_seconds)?;
+            print_tool_row(
+                &format!("{name}, wrk -t1 -c{WRK_CONNECTIONS} at full speed"),
                 options.check_seconds,
-                figures.requests_per_second,
-                figures.p50_ms,
-                figures.p90_ms,
-                figures.p99_ms,
-                figures.errors
+                &figures,
             );
         }
     } else {
@@ -313,6 +333,13 @@ fn print_fixed_rate(name: &str, options: UsageBenchOptions, mut run: FixedRateRu
         millis(percentile(&mut run.latencies, 0.99)),
         millis(percentile(&mut run.latencies, 1.0)),
         run.errors
+    );
+}
+
+fn print_tool_row(name: &str, seconds: u64, figures: &tools::LoadFigures) {
+    println!(
+        "| {name} for {seconds} s: achieved req/s; p50 / p90 / p99 | {:.0} req/s; {:.3} / {:.3} / {:.3} ms ({} errors) |",
+        figures.requests_per_second, figures.p50_ms, figures.p90_ms, figures.p99_ms, figures.errors
     );
 }
 

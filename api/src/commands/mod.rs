@@ -2,9 +2,9 @@
 
 mod apikey;
 mod bench;
+mod bench_http_tools;
 mod bench_ingest;
 mod bench_usage;
-mod bench_wrk;
 mod catalog;
 mod demo;
 mod history;

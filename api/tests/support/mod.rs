@@ -5,5 +5,6 @@
 )]
 
 pub mod fake_stripe;
+pub mod router_requests;
 pub mod stripe_backfill_objects;
 pub mod stripe_lists;
