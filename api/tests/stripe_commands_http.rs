@@ -35,6 +35,14 @@ fn state(database: &TestDatabase) -> AppState {
     )
 }
 
+/// A fresh database, its state, and one API key of `scope` (keep the database alive).
+async fn with_key(scope: ApiKeyScope) -> (TestDatabase, AppState, String) {
+    let database = TestDatabase::create().await;
+    let state = state(&database);
+    let key = create_api_key(&state.pool, scope).await.unwrap().key;
+    (database, state, key)
+}
+
 fn post(path: &str, key: Option<&str>, body: &Value) -> Request<Body> {
     let mut request = Request::post(path).header("content-type", "application/json");
     if let Some(key) = key {
@@ -155,12 +163,7 @@ async fn commands_need_a_key_of_the_right_scope_and_other_routes_once_keys_exist
 
 #[tokio::test]
 async fn bad_commands_are_refused_naming_the_problem_and_store_nothing() {
-    let database = TestDatabase::create().await;
-    let state = state(&database);
-    let key = create_api_key(&state.pool, ApiKeyScope::Admin)
-        .await
-        .unwrap()
-        .key;
+    let (_database, state, key) = with_key(ApiKeyScope::Admin).await;
     let cases = [
         ("/v1/commands/launch_rockets", json!({}), "name"),
         (
@@ -194,12 +197,7 @@ async fn bad_commands_are_refused_naming_the_problem_and_store_nothing() {
 
 #[tokio::test]
 async fn a_retried_post_with_an_idempotency_key_names_the_same_command() {
-    let database = TestDatabase::create().await;
-    let state = state(&database);
-    let key = create_api_key(&state.pool, ApiKeyScope::Write)
-        .await
-        .unwrap()
-        .key;
+    let (_database, state, key) = with_key(ApiKeyScope::Write).await;
     let request = |body: &Value| {
         let mut request = post("/v1/commands/cancel_subscription", Some(&key), body);
         request
@@ -226,12 +224,7 @@ async fn a_retried_post_with_an_idempotency_key_names_the_same_command() {
 
 #[tokio::test]
 async fn a_command_is_executed_once_and_linked_to_its_webhook_echo() {
-    let database = TestDatabase::create().await;
-    let state = state(&database);
-    let key = create_api_key(&state.pool, ApiKeyScope::Write)
-        .await
-        .unwrap()
-        .key;
+    let (_database, state, key) = with_key(ApiKeyScope::Write).await;
     let (status, accepted) = send(
         &state,
         post(
