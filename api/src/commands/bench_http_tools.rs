@@ -4,9 +4,12 @@
 //!   issue's "p99 at 1,000 requests/s" asks for;
 //! - `wrk` (Debian package `wrk`), closed-loop (each connection sends its next request when
 //!   the previous one is answered): latency at the server's full speed, a stricter condition.
+//!
+//! The tools run as child processes awaited through tokio: the server being measured runs on
+//! the same runtime, so a blocking wait would take one of its worker threads away.
 
 use anyhow::{bail, Context};
-use std::process::Command;
+use tokio::process::Command;
 
 /// A load tool's figures for one URL.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,15 +45,20 @@ impl LoadFigures {
 }
 
 /// Whether `tool` (`wrk`, `hey`) can be run.
-pub fn installed(tool: &str) -> bool {
-    Command::new(tool).arg("-h").output().is_ok()
+pub async fn installed(tool: &str) -> bool {
+    Command::new(tool).arg("-h").output().await.is_ok()
 }
 
 /// Runs `hey -z <seconds>s -c <workers> -q <rate / workers>` against `url` (a fixed total rate
 /// of `rate` requests/s) and parses its summary.
 ///
 /// Errors: hey missing or failing, or a summary without the figures.
-pub fn run_hey(url: &str, rate: u32, workers: u32, seconds: u64) -> anyhow::Result<LoadFigures> {
+pub async fn run_hey(
+    url: &str,
+    rate: u32,
+    workers: u32,
+    seconds: u64,
+) -> anyhow::Result<LoadFigures> {
     let per_worker = (rate / workers.max(1)).max(1);
     let output = Command::new("hey")
         .args([
@@ -63,6 +71,7 @@ pub fn run_hey(url: &str, rate: u32, workers: u32, seconds: u64) -> anyhow::Resu
             url,
         ])
         .output()
+        .await
         .context("running hey (apt-get install hey)")?;
     if !output.status.success() {
         bail!("hey failed: {}", String::from_utf8_lossy(&output.stderr));
@@ -108,17 +117,18 @@ fn parse_hey_summary(summary: &str) -> anyhow::Result<LoadFigures> {
 /// a Lua expression giving each request's path (e.g. `"/health"`), and parses its report.
 ///
 /// Errors: wrk missing or failing, or a report without the figures.
-pub fn run_wrk(
+pub async fn run_wrk(
     base_url: &str,
     path_lua: &str,
     connections: usize,
     seconds: u64,
 ) -> anyhow::Result<LoadFigures> {
     let script = std::env::temp_dir().join(format!("tally-wrk-{}.lua", std::process::id()));
-    std::fs::write(
+    tokio::fs::write(
         &script,
         format!("math.randomseed(42)\nrequest = function()\n  return wrk.format(\"GET\", {path_lua})\nend\n"),
-    )?;
+    )
+    .await?;
     let output = Command::new("wrk")
         .args([
             "-t1",
@@ -130,8 +140,9 @@ pub fn run_wrk(
         .arg(&script)
         .arg(base_url)
         .output()
+        .await
         .context("running wrk (apt-get install wrk)")?;
-    let _ = std::fs::remove_file(&script);
+    let _ = tokio::fs::remove_file(&script).await;
     if !output.status.success() {
         bail!("wrk failed: {}", String::from_utf8_lossy(&output.stderr));
     }

@@ -46,6 +46,7 @@ pub struct UsageBenchOptions {
 const WRK_CONNECTIONS: usize = 4;
 /// Workers of the hey runs (the rate is split between them).
 const HEY_WORKERS: u32 = 4;
+/// Row names of the check and of its baseline.
 const CHECK_NAME: &str = "GET /v1/customers/{id}/entitlements/{feature}";
 const HEALTH_NAME: &str = "GET /health (baseline)";
 
@@ -152,21 +153,18 @@ pub async fn bench_usage(
         "| entitlements projection caught up after ingest ended | {} |",
         millis(projection_lag)
     );
-    print_fixed_rate(
-        "GET /v1/customers/{id}/entitlements/{feature}",
-        options,
-        check,
-    );
-    print_fixed_rate("GET /health (baseline)", options, health);
+    print_fixed_rate(CHECK_NAME, options, check);
+    print_fixed_rate(HEALTH_NAME, options, health);
     let customers = options.customers;
     let check_url = format!(
         "{base}/v1/customers/cus_bench_{}/entitlements/api_calls",
         customers / 2
     );
     let health_url = format!("{base}/health");
-    if tools::installed("hey") {
+    if tools::installed("hey").await {
         for (name, url) in [(CHECK_NAME, &check_url), (HEALTH_NAME, &health_url)] {
-            let figures = tools::run_hey(url, options.rate, HEY_WORKERS, options.check_seconds)?;
+            let figures =
+                tools::run_hey(url, options.rate, HEY_WORKERS, options.check_seconds).await?;
             print_tool_row(
                 &format!("{name}, hey -c {HEY_WORKERS} at {} req/s", options.rate),
                 options.check_seconds,
@@ -176,7 +174,7 @@ pub async fn bench_usage(
     } else {
         eprintln!("hey is not installed (apt-get install hey): its rows are skipped");
     }
-    if tools::installed("wrk") {
+    if tools::installed("wrk").await {
         for (name, path) in [
             (
                 CHECK_NAME,
@@ -187,7 +185,8 @@ pub async fn bench_usage(
             ),
             (HEALTH_NAME, "\"/health\"".to_owned()),
         ] {
-            let figures = tools::run_wrk(&base, &path, WRK_CONNECTIONS, options.check_seconds)?;
+            let figures =
+                tools::run_wrk(&base, &path, WRK_CONNECTIONS, options.check_seconds).await?;
             print_tool_row(
                 &format!("{name}, wrk -t1 -c{WRK_CONNECTIONS} at full speed"),
                 options.check_seconds,
