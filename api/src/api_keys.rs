@@ -10,12 +10,12 @@
 //!   every other `/v1/*` route needs one only once any key exists (`read` for GET, `write` for
 //!   `POST /v1/usage`); the Stripe webhook endpoint (signed by Stripe), `/health` and
 //!   `/metrics` never do;
-//! - a revoked key stops working at once in the process that revoked it, and within
-//!   [`KEY_CACHE_TTL`] in every other running server (the active keys are cached so that the
-//!   entitlement check stays free of database round trips).
+//! - a revoked key (`tally apikey revoke`) stops working within [`KEY_CACHE_TTL`] in every
+//!   running server: the active keys are cached so that the entitlement check stays free of
+//!   database round trips ([`ApiKeyGate::invalidate`] drops the cache at once, for code that
+//!   creates or revokes keys in the serving process itself, such as the tests).
 
 use crate::ApiError;
-use chrono::Utc;
 use ledger::store::api_keys::{self, StoredApiKey};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -152,8 +152,8 @@ impl Caller {
 
 #[derive(Debug, Default)]
 struct KeyCache {
-    /// The active keys by id, and when they were read.
-    active: Option<(HashMap<Uuid, StoredApiKey>, Instant)>,
+    /// The active keys by id, and when they were read (shared, so a request clones a pointer).
+    active: Option<(Arc<HashMap<Uuid, StoredApiKey>>, Instant)>,
     /// When each key's `last_used_at` was last written by this process.
     touched: HashMap<Uuid, Instant>,
 }
@@ -175,7 +175,8 @@ impl ApiKeyGate {
         }
     }
 
-    /// Forgets the cached keys (after a key is created or revoked in this process).
+    /// Forgets the cached keys, so the next request reads them again (after a key is created
+    /// or revoked through this process's pool).
     pub fn invalidate(&self) {
         self.lock().active = None;
     }
@@ -186,19 +187,22 @@ impl ApiKeyGate {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    async fn active_keys(&self) -> Result<HashMap<Uuid, StoredApiKey>, ApiError> {
+    /// The active keys: the cached copy while younger than [`KEY_CACHE_TTL`], else read again.
+    async fn active_keys(&self) -> Result<Arc<HashMap<Uuid, StoredApiKey>>, ApiError> {
         if let Some((keys, read_at)) = &self.lock().active {
             if read_at.elapsed() < KEY_CACHE_TTL {
-                return Ok(keys.clone());
+                return Ok(Arc::clone(keys));
             }
         }
-        let keys: HashMap<Uuid, StoredApiKey> = api_keys::list(&self.pool)
-            .await?
-            .into_iter()
-            .filter(|key| key.revoked_at.is_none())
-            .map(|key| (key.id, key))
-            .collect();
-        self.lock().active = Some((keys.clone(), Instant::now()));
+        let keys: Arc<HashMap<Uuid, StoredApiKey>> = Arc::new(
+            api_keys::list(&self.pool)
+                .await?
+                .into_iter()
+                .filter(|key| key.revoked_at.is_none())
+                .map(|key| (key.id, key))
+                .collect(),
+        );
+        self.lock().active = Some((Arc::clone(&keys), Instant::now()));
         Ok(keys)
     }
 
@@ -275,7 +279,7 @@ impl ApiKeyGate {
             let pool = self.pool.clone();
             tokio::spawn(async move {
                 if let Err(error) = api_keys::touch(&pool, id).await {
-                    tracing::warn!(%error, key = %id, at = %Utc::now(), "could not record API key use");
+                    tracing::warn!(%error, key = %id, "could not record API key use");
                 }
             });
         }

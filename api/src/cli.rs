@@ -174,7 +174,7 @@ pub enum ApiKeyAction {
     },
     /// List keys (id, prefix, scope, created, last used, revoked); never their secrets.
     List,
-    /// Revoke a key by id: it stops working at once here, within 5 s in running servers.
+    /// Revoke a key by id: running servers refuse it within 5 s (their key cache's age).
     Revoke {
         /// The key's id (the `<id>` of `tally_<id>_...`, as `tally apikey list` shows it).
         id: String,

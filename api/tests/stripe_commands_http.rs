@@ -148,7 +148,7 @@ async fn commands_need_a_key_of_the_right_scope_and_other_routes_once_keys_exist
     );
     assert_eq!(command["command"]["quantity"], 2);
 
-    // Revoked: refused at once by this process.
+    // Revoked: refused once the gate reads the keys again (at once here, after invalidate).
     assert!(api_keys::revoke(&state.pool, write_key.stored.id)
         .await
         .unwrap());
