@@ -1,7 +1,7 @@
 //! Which requests need an API key, in one place ([`requirement`]), and the middleware that
-//! checks it and hands the handlers a [`Caller`].
+//! checks it and hands the handlers a [`crate::api_keys::Caller`] (as an `Extension`).
 
-use crate::api_keys::{ApiKeyScope, Caller, Requirement};
+use crate::api_keys::{ApiKeyScope, Requirement};
 use crate::AppState;
 use axum::extract::{Request, State};
 use axum::http::{header, Method};
@@ -29,7 +29,7 @@ pub fn requirement(method: &Method, path: &str) -> Option<Requirement> {
 
 /// Middleware: checks the request's `Authorization` header against [`requirement`]; refuses
 /// it (401 / 403, see [`crate::api_keys::ApiKeyGate::check`]) or passes it on with its
-/// [`Caller`] as a request extension.
+/// [`crate::api_keys::Caller`] as a request extension.
 pub async fn authorize(
     State(state): State<AppState>,
     mut request: Request,
@@ -49,15 +49,6 @@ pub async fn authorize(
         }
         Err(error) => error.into_response(),
     }
-}
-
-/// The caller of a request that passed [`authorize`] ([`Caller::Anonymous`] when no key was
-/// needed).
-pub fn caller_of(extensions: &axum::http::Extensions) -> Caller {
-    extensions
-        .get::<Caller>()
-        .cloned()
-        .unwrap_or(Caller::Anonymous)
 }
 
 #[cfg(test)]

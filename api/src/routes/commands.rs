@@ -4,14 +4,18 @@
 //! Both need an API key (`write` to send, `read` to look up; see
 //! [`crate::routes::authorization`]).
 
-use crate::routes::authorization::caller_of;
+use crate::api_keys::Caller;
 use crate::{ApiError, AppState};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::Extension;
 use axum::Json;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use ledger::domain::stripe_command::{command_stream_id, stripe_idempotency_key};
-use ledger::domain::{Actor, DomainEvent, EventMetadata, StripeCommand, StripeCommandRequested};
+use ledger::domain::{
+    Actor, DomainEvent, EventMetadata, StripeCommand, StripeCommandEchoed, StripeCommandFailed,
+    StripeCommandRequested, StripeCommandSucceeded,
+};
 use ledger::store::{read, stripe_outbox, EventStore, ExpectedVersion, NewEvent, StreamAppend};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -20,17 +24,6 @@ use uuid::Uuid;
 /// `<api key id>:<Idempotency-Key>`), so that a retried POST names the same command.
 pub const CLIENT_IDEMPOTENCY_NAMESPACE: Uuid =
     Uuid::from_u128(0x3c6e_0b1f_9a2d_4e7c_8f10_5a6b_7c8d_9e0f);
-
-/// The names of `POST /v1/commands/{name}`.
-pub const COMMAND_NAMES: &[&str] = &[
-    "create_customer",
-    "create_subscription",
-    "change_subscription_item",
-    "cancel_subscription",
-    "resume_subscription",
-    "record_meter_event",
-    "create_invoice_item",
-];
 
 /// `POST /v1/commands/{name}` with the command's fields as a JSON object (see
 /// `ledger::domain::StripeCommand`: e.g. `create_subscription` takes `customer`, `price`,
@@ -49,15 +42,15 @@ pub async fn request_command(
     State(state): State<AppState>,
     Path(name): Path<String>,
     headers: HeaderMap,
-    extensions: axum::http::Extensions,
+    Extension(caller): Extension<Caller>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    if !COMMAND_NAMES.contains(&name.as_str()) {
+    if !StripeCommand::NAMES.contains(&name.as_str()) {
         return Err(ApiError::invalid(
             "name",
             format!(
                 "unknown command {name:?}; one of {}",
-                COMMAND_NAMES.join(", ")
+                StripeCommand::NAMES.join(", ")
             ),
         ));
     }
@@ -65,7 +58,6 @@ pub async fn request_command(
     command
         .validate()
         .map_err(|message| ApiError::invalid("body", message))?;
-    let caller = caller_of(&extensions);
     let key_id = caller.key_id();
     let client_key = headers
         .get("idempotency-key")
@@ -112,17 +104,10 @@ pub async fn request_command(
         )],
     };
     let store = EventStore::with_signal(state.pool.clone(), state.append_signal.clone());
-    let outcome = match store
+    let outcome = store
         .append_streams(Some(command_id), std::slice::from_ref(&append))
-        .await
-    {
-        Ok(outcome) => outcome,
-        // The stream exists but this command id did not write it: only a retry can get here.
-        Err(ledger::LedgerError::WrongExpectedVersion { .. }) => {
-            return answer_retry(&state, command_id, &command).await
-        }
-        Err(error) => return Err(error.into()),
-    };
+        .await?;
+    // A retry under the same client key is the store's command-id duplicate.
     if outcome.is_duplicate() {
         return answer_retry(&state, command_id, &command).await;
     }
@@ -167,135 +152,153 @@ async fn answer_retry(
     command_id: Uuid,
     command: &StripeCommand,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let status = command_status(state, command_id).await?;
-    let original = status
-        .as_ref()
-        .and_then(|status| status.get("command"))
-        .cloned()
-        .ok_or_else(|| {
-            ApiError::Internal(format!("command {command_id}: stream without request"))
-        })?;
-    let same = serde_json::to_value(command).is_ok_and(|now| now == original);
-    if !same {
+    let history = command_history(state, command_id).await?.ok_or_else(|| {
+        ApiError::Internal(format!("command {command_id}: stream without request"))
+    })?;
+    if history.requested.command != *command {
         return Err(ApiError::Conflict {
             code: "idempotency_key_reused",
             message: "this Idempotency-Key was used with different parameters".to_owned(),
         });
     }
-    Ok((StatusCode::OK, Json(status.unwrap_or(Value::Null))))
+    Ok((
+        StatusCode::OK,
+        Json(history.to_json(state, command_id).await?),
+    ))
 }
 
 /// `GET /v1/commands/{id}`: `{"command_id", "name", "command", "status": "pending" |
 /// "succeeded" | "failed", "requested_at", "requested_by", "stripe_idempotency_key",
 /// "attempts", "next_attempt_at", "last_error": {"code", "message", "http_status"} | null,
-/// "outcome": null | {"stripe_object_id", "stripe_object", "completed_at"} | {"code",
-/// "message", "http_status", "failed_at"}, "echoes": [{"stripe_event_id", "stripe_event_type",
-/// "stripe_event_created", "global_position"}], "events": [{"global_position", "event_type",
-/// "recorded_at"}]}`. Times UTC. 404 for an unknown id.
+/// "outcome": null | {"stripe_object_id", "stripe_object", "attempts", "completed_at"} |
+/// {"code", "message", "http_status", "attempts", "failed_at"}, "echoes":
+/// [{"stripe_event_id", "stripe_event_type", "stripe_event_created", "global_position"}],
+/// "events": [{"global_position", "event_type", "recorded_at"}]}`. Times UTC. 400 naming `id`
+/// for a malformed id, 404 for an unknown one.
 pub async fn command_status_route(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let command_id =
         Uuid::try_parse(&id).map_err(|_| ApiError::invalid("id", "a command id is a UUID"))?;
-    command_status(&state, command_id)
-        .await?
-        .map(Json)
-        .ok_or(ApiError::NotFound {
+    let Some(history) = command_history(&state, command_id).await? else {
+        return Err(ApiError::NotFound {
             what: "command",
             id,
-        })
+        });
+    };
+    Ok(Json(history.to_json(&state, command_id).await?))
 }
 
-/// The status document of a command, `None` when its stream holds no request.
-async fn command_status(state: &AppState, command_id: Uuid) -> Result<Option<Value>, ApiError> {
+/// A command's stream, folded: the request, its outcome if any, and its webhook echoes.
+struct CommandHistory {
+    requested: StripeCommandRequested,
+    outcome: Option<CommandOutcome>,
+    /// Each echo with its global position.
+    echoes: Vec<(i64, StripeCommandEchoed)>,
+    /// Every event of the stream: global position, type, recorded time.
+    events: Vec<(i64, String, DateTime<Utc>)>,
+}
+
+enum CommandOutcome {
+    Succeeded(StripeCommandSucceeded),
+    Failed(StripeCommandFailed),
+}
+
+/// Reads and folds `command-<id>`; `None` when it holds no request.
+async fn command_history(
+    state: &AppState,
+    command_id: Uuid,
+) -> Result<Option<CommandHistory>, ApiError> {
     let recorded = read::read_stream(&state.pool, &command_stream_id(command_id), 1).await?;
-    let mut document: Option<Map<String, Value>> = None;
-    let mut outcome = Value::Null;
-    let mut status = "pending";
+    let mut requested = None;
+    let mut outcome = None;
     let mut echoes = Vec::new();
-    let mut events = Vec::new();
+    let mut events = Vec::with_capacity(recorded.len());
     for event in &recorded {
-        events.push(json!({
-            "global_position": event.global_position,
-            "event_type": event.event_type,
-            "recorded_at": event.recorded_at,
-        }));
+        events.push((
+            event.global_position,
+            event.event_type.clone(),
+            event.recorded_at,
+        ));
         match event.domain_event()? {
-            DomainEvent::StripeCommandRequested(requested) => {
-                let mut fields = Map::new();
-                fields.insert("command_id".into(), json!(requested.command_id));
-                fields.insert("name".into(), json!(requested.command.name()));
-                fields.insert("command".into(), json!(requested.command));
-                fields.insert("requested_at".into(), json!(requested.requested_at));
-                fields.insert("requested_by".into(), json!(requested.requested_by));
-                fields.insert(
-                    "stripe_idempotency_key".into(),
-                    json!(stripe_idempotency_key(command_id)),
-                );
-                document = Some(fields);
-            }
-            DomainEvent::StripeCommandSucceeded(succeeded) => {
-                status = "succeeded";
-                outcome = json!({
-                    "stripe_object_id": succeeded.stripe_object_id,
-                    "stripe_object": succeeded.stripe_object,
-                    "attempts": succeeded.attempts,
-                    "completed_at": succeeded.completed_at,
-                });
+            DomainEvent::StripeCommandRequested(request) => requested = Some(request),
+            DomainEvent::StripeCommandSucceeded(done) => {
+                outcome = Some(CommandOutcome::Succeeded(done))
             }
             DomainEvent::StripeCommandFailed(failed) => {
-                status = "failed";
-                outcome = json!({
+                outcome = Some(CommandOutcome::Failed(failed))
+            }
+            DomainEvent::StripeCommandEchoed(echo) => echoes.push((event.global_position, echo)),
+            _ => {}
+        }
+    }
+    Ok(requested.map(|requested| CommandHistory {
+        requested,
+        outcome,
+        echoes,
+        events,
+    }))
+}
+
+impl CommandHistory {
+    /// The `GET /v1/commands/{id}` document, with the outbox row's attempts and last error.
+    async fn to_json(&self, state: &AppState, command_id: Uuid) -> Result<Value, ApiError> {
+        let attempt = stripe_outbox::load(&state.pool, command_id).await?;
+        let (status, outcome) = match &self.outcome {
+            None => ("pending", Value::Null),
+            Some(CommandOutcome::Succeeded(done)) => (
+                "succeeded",
+                json!({
+                    "stripe_object_id": done.stripe_object_id,
+                    "stripe_object": done.stripe_object,
+                    "attempts": done.attempts,
+                    "completed_at": done.completed_at,
+                }),
+            ),
+            Some(CommandOutcome::Failed(failed)) => (
+                "failed",
+                json!({
                     "code": failed.code,
                     "message": failed.message,
                     "http_status": failed.http_status,
                     "attempts": failed.attempts,
                     "failed_at": failed.failed_at,
-                });
-            }
-            DomainEvent::StripeCommandEchoed(echo) => echoes.push(json!({
+                }),
+            ),
+        };
+        let last_error = attempt.as_ref().and_then(|row| {
+            row.last_error_code.as_ref().map(|code| {
+                json!({"code": code, "message": row.last_error, "http_status": row.last_http_status})
+            })
+        });
+        let requested = &self.requested;
+        Ok(json!({
+            "command_id": requested.command_id,
+            "name": requested.command.name(),
+            "command": requested.command,
+            "requested_at": requested.requested_at,
+            "requested_by": requested.requested_by,
+            "stripe_idempotency_key": stripe_idempotency_key(command_id),
+            "status": status,
+            "attempts": attempt.as_ref().map_or(0, |row| row.attempts),
+            "next_attempt_at": attempt
+                .as_ref()
+                .filter(|row| row.status == "pending")
+                .map(|row| row.next_attempt_at),
+            "last_error": last_error,
+            "outcome": outcome,
+            "echoes": self.echoes.iter().map(|(position, echo)| json!({
                 "stripe_event_id": echo.stripe_event_id,
                 "stripe_event_type": echo.stripe_event_type,
                 "stripe_event_created": echo.stripe_event_created,
-                "global_position": event.global_position,
-            })),
-            _ => {}
-        }
+                "global_position": position,
+            })).collect::<Vec<_>>(),
+            "events": self.events.iter().map(|(position, event_type, recorded_at)| json!({
+                "global_position": position,
+                "event_type": event_type,
+                "recorded_at": recorded_at,
+            })).collect::<Vec<_>>(),
+        }))
     }
-    let Some(mut document) = document else {
-        return Ok(None);
-    };
-    let attempt = stripe_outbox::load(&state.pool, command_id).await?;
-    document.insert("status".into(), json!(status));
-    document.insert(
-        "attempts".into(),
-        json!(attempt.as_ref().map_or(0, |row| row.attempts)),
-    );
-    document.insert(
-        "next_attempt_at".into(),
-        json!(attempt
-            .as_ref()
-            .filter(|row| row.status == "pending")
-            .map(|row| row.next_attempt_at)),
-    );
-    document.insert(
-        "last_error".into(),
-        attempt
-            .as_ref()
-            .and_then(|row| {
-                row.last_error_code.as_ref().map(|code| {
-                    json!({
-                        "code": code,
-                        "message": row.last_error,
-                        "http_status": row.last_http_status,
-                    })
-                })
-            })
-            .unwrap_or(Value::Null),
-    );
-    document.insert("outcome".into(), outcome);
-    document.insert("echoes".into(), Value::Array(echoes));
-    document.insert("events".into(), Value::Array(events));
-    Ok(Some(Value::Object(document)))
 }

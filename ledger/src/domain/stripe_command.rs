@@ -152,6 +152,17 @@ pub enum StripeCommand {
 }
 
 impl StripeCommand {
+    /// Every command's name, as [`StripeCommand::name`] gives it (and serde tags it).
+    pub const NAMES: &'static [&'static str] = &[
+        "create_customer",
+        "create_subscription",
+        "change_subscription_item",
+        "cancel_subscription",
+        "resume_subscription",
+        "record_meter_event",
+        "create_invoice_item",
+    ];
+
     /// The command's name as used in `POST /v1/commands/<name>` (`create_customer`, ...).
     pub fn name(&self) -> &'static str {
         match self {
@@ -332,6 +343,58 @@ mod tests {
         assert_eq!(command_id_from_idempotency_key(&key), Some(id));
         assert_eq!(command_id_from_idempotency_key("4b1c0a-dashboard"), None);
         assert_eq!(command_id_from_idempotency_key("tally-cmd-nope"), None);
+    }
+
+    #[test]
+    fn names_lists_every_command_once_as_serde_tags_it() {
+        let one_of_each = [
+            StripeCommand::CreateCustomer {
+                reference: None,
+                metadata: BTreeMap::new(),
+            },
+            StripeCommand::CreateSubscription {
+                customer: "cus_1".into(),
+                price: "price_1".into(),
+                quantity: 1,
+                trial_period_days: None,
+                coupon: None,
+            },
+            StripeCommand::ChangeSubscriptionItem {
+                subscription_item: "si_1".into(),
+                price: None,
+                quantity: Some(2),
+                proration_behavior: ProrationBehavior::None,
+            },
+            StripeCommand::CancelSubscription {
+                subscription: "sub_1".into(),
+                at_period_end: true,
+            },
+            StripeCommand::ResumeSubscription {
+                subscription: "sub_1".into(),
+                from: ResumeFrom::Paused,
+            },
+            StripeCommand::RecordMeterEvent {
+                event_name: "api_calls".into(),
+                stripe_customer_id: "cus_1".into(),
+                value: "1".into(),
+                identifier: "u1".into(),
+                timestamp: DateTime::<Utc>::UNIX_EPOCH,
+            },
+            StripeCommand::CreateInvoiceItem {
+                customer: "cus_1".into(),
+                amount: 100,
+                currency: Currency::new("usd"),
+                description: None,
+            },
+        ];
+        let names: Vec<&str> = one_of_each.iter().map(StripeCommand::name).collect();
+        assert_eq!(names, StripeCommand::NAMES);
+        for command in &one_of_each {
+            assert_eq!(
+                serde_json::to_value(command).unwrap()["name"],
+                command.name()
+            );
+        }
     }
 
     #[test]
