@@ -61,10 +61,8 @@ pub struct StripeEntitlementsObservation {
     pub effective_at: DateTime<Utc>,
     /// Its global position.
     pub global_position: i64,
-    /// The active features' `lookup_key`s, sorted.
+    /// The active features' `lookup_key`s, sorted (searched by binary search).
     pub lookup_keys: Vec<String>,
-    /// False when Stripe's Event carried only the first page of the list.
-    pub complete: bool,
 }
 
 /// What the state keeps of one `SubscriptionObserved`.
@@ -186,7 +184,6 @@ impl EntitlementsState {
                 effective_at,
                 global_position: position,
                 lookup_keys,
-                complete: summary.complete,
             },
         );
     }
