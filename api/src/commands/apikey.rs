@@ -16,9 +16,7 @@ pub async fn apikey_create(
     scope: ApiKeyScope,
 ) -> anyhow::Result<()> {
     let database = open_database(database_url, data_dir).await?;
-    let created = create_api_key(&database.pool, scope)
-        .await
-        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    let created = create_api_key(&database.pool, scope).await?;
     database.close().await?;
     println!("{}", created.key);
     eprintln!(
