@@ -19,11 +19,13 @@
 //! keeps serving, the error is recorded on the new version's checkpoint row (shown by
 //! `/v1/status`), and the next rebuild discards the unfinished version.
 
-use crate::projector::runner::{apply_batch, catch_up_or_wait, Batch, BATCH_SIZE};
+use crate::projector::runner::{
+    apply_batch, catch_up_or_wait, read_projector_page, Batch, BATCH_SIZE,
+};
 use crate::projector::{versions, Projector, ProjectorLease};
 use crate::ProjectionError;
 use ledger::store::read::FilteredPage;
-use ledger::store::{checkpoint, read, Checkpoint, FeedCursor, RecordedEvent};
+use ledger::store::{checkpoint, Checkpoint, FeedCursor};
 use sqlx::PgPool;
 use tokio::sync::mpsc;
 
@@ -212,21 +214,27 @@ async fn replay_and_catch_up<P: Projector>(
     versions::make_durable(pool, name, projector.tables(), version).await?;
     progress(RebuildProgress::Step("catching up"));
     loop {
-        let events = read::read_all_after(&mut *connection, state.cursor, BATCH_SIZE).await?;
-        if events.is_empty() {
+        let page = read_projector_page(
+            &mut *connection,
+            state.cursor,
+            BATCH_SIZE,
+            projector.event_types(),
+        )
+        .await?;
+        let Some(through) = page.through else {
             return Ok(());
-        }
+        };
         let batch = Batch {
             previous: state,
-            events: &events,
+            events: &page.events,
             live: false,
             bulk: false,
-            covered: None,
+            covered: Some((through, page.covered)),
         };
         state = apply_batch(&mut connection, projector, batch)
             .await?
             .ok_or_else(interfered)?;
-        replayed += events.len() as u64;
+        replayed += page.covered;
         progress(RebuildProgress::Replayed { events: replayed });
     }
 }
@@ -234,7 +242,7 @@ async fn replay_and_catch_up<P: Projector>(
 /// Reads the gated feed from `cursor` in pages of [`REBUILD_PAGE_SIZE`] events until it is
 /// empty, sending each page (or the error that stopped it); stops early when the receiver is
 /// gone. With `event_types`, each page carries only the events of those types in full
-/// ([`read::read_types_after`]), and where it ended.
+/// ([`ledger::store::read::read_types_after`]), and where it ended.
 async fn read_ahead(
     pool: PgPool,
     mut cursor: FeedCursor,
@@ -242,18 +250,10 @@ async fn read_ahead(
     pages: mpsc::Sender<Result<FilteredPage, ProjectionError>>,
 ) {
     loop {
-        let page = match event_types {
-            Some(event_types) => {
-                read::read_types_after(&pool, cursor, REBUILD_PAGE_SIZE, event_types).await
-            }
-            None => read::read_all_after(&pool, cursor, REBUILD_PAGE_SIZE)
-                .await
-                .map(whole_page),
-        };
-        let page = match page {
+        let page = match read_projector_page(&pool, cursor, REBUILD_PAGE_SIZE, event_types).await {
             Ok(page) => page,
             Err(error) => {
-                let _ = pages.send(Err(error.into())).await;
+                let _ = pages.send(Err(error)).await;
                 return;
             }
         };
@@ -264,18 +264,5 @@ async fn read_ahead(
         if pages.send(Ok(page)).await.is_err() {
             return;
         }
-    }
-}
-
-/// A page read without a type filter, as a [`FilteredPage`] that keeps every event.
-fn whole_page(events: Vec<RecordedEvent>) -> FilteredPage {
-    let through = events.last().map(|last| FeedCursor {
-        transaction_id: last.transaction_id,
-        global_position: last.global_position,
-    });
-    FilteredPage {
-        covered: events.len() as u64,
-        through,
-        events,
     }
 }

@@ -3,8 +3,9 @@
 use crate::projector::{versions, Projector, ProjectorLease};
 use crate::read_models::{CashProjector, CustomerEventsProjector, MrrProjector};
 use crate::ProjectionError;
+use ledger::store::read::FilteredPage;
 use ledger::store::{checkpoint, read, AppendSignal, Checkpoint, FeedCursor, RecordedEvent};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use std::time::Duration;
 
 /// Events per projector transaction.
@@ -38,9 +39,9 @@ impl Projectors {
 
 /// Applies every available event to `projector`'s live read-model version, batch by batch,
 /// until the gated feed is empty. The caller must hold the projector's [`ProjectorLease`].
-/// Returns the number of events applied. When a rebuild switches versions meanwhile, the
-/// batch in flight on the old version is dropped and the projector continues from the new
-/// version's checkpoint.
+/// Returns the number of events passed (applied, or of types the projector does not read).
+/// When a rebuild switches versions meanwhile, the batch in flight on the old version is
+/// dropped and the projector continues from the new version's checkpoint.
 ///
 /// Errors: the first batch that fails is rolled back, its error recorded on the checkpoint
 /// row (with the event's position when known) and returned; the checkpoint stays before it,
@@ -50,25 +51,61 @@ pub async fn catch_up<P: Projector>(pool: &PgPool, projector: &P) -> Result<u64,
     loop {
         let mut connection = pool.acquire().await?;
         let previous = checkpoint::load(&mut connection, projector.name()).await?;
-        let events = read::read_all_after(&mut *connection, previous.cursor, BATCH_SIZE).await?;
-        if events.is_empty() {
+        let page = read_projector_page(
+            &mut *connection,
+            previous.cursor,
+            BATCH_SIZE,
+            projector.event_types(),
+        )
+        .await?;
+        let Some(through) = page.through else {
             return Ok(applied);
-        }
+        };
         let batch = Batch {
             previous,
-            events: &events,
+            events: &page.events,
             live: true,
             bulk: false,
-            covered: None,
+            covered: Some((through, page.covered)),
         };
         if apply_batch(&mut connection, projector, batch)
             .await?
             .is_some()
         {
-            applied += events.len() as u64;
+            applied += page.covered;
         }
         // Else a rebuild switched versions (or reset) meanwhile: start over from the live one.
     }
+}
+
+/// Reads one page of at most `limit` events of the gated feed after `cursor`, as a projector
+/// needs it: with `event_types` (the projector's [`Projector::event_types`]) only the events of
+/// those types come in full and the rest are only counted ([`read::read_types_after`]: the
+/// server renders no payload the projector would ignore, such as the usage increments that
+/// make most of the log); without, every event. `through` is `None` when the feed is empty.
+///
+/// Errors: [`ProjectionError::Ledger`] from the read.
+pub(crate) async fn read_projector_page<'c>(
+    executor: impl PgExecutor<'c>,
+    cursor: FeedCursor,
+    limit: i64,
+    event_types: Option<&'static [&'static str]>,
+) -> Result<FilteredPage, ProjectionError> {
+    Ok(match event_types {
+        Some(event_types) => read::read_types_after(executor, cursor, limit, event_types).await?,
+        None => {
+            let events = read::read_all_after(executor, cursor, limit).await?;
+            let through = events.last().map(|last| FeedCursor {
+                transaction_id: last.transaction_id,
+                global_position: last.global_position,
+            });
+            FilteredPage {
+                covered: events.len() as u64,
+                through,
+                events,
+            }
+        }
+    })
 }
 
 /// One batch of events for one read-model version.
@@ -127,6 +164,11 @@ pub(crate) async fn apply_batch<P: Projector>(
     if !checkpoint::advance(&mut transaction, projector.name(), live, &previous, &next).await? {
         transaction.rollback().await?;
         return Ok(None);
+    }
+    if events.is_empty() {
+        // A filtered page with none of the projector's types: only the checkpoint moves.
+        transaction.commit().await?;
+        return Ok(Some(next));
     }
     versions::use_version(&mut transaction, projector.name(), previous.version).await?;
     let applied = if bulk {
