@@ -6,6 +6,12 @@ use api::commands;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of glibc's allocator: the service allocates and frees many small buffers
+/// per request and per event (JSON values, rows) from several threads, where glibc's malloc
+/// showed as a tenth of the CPU in the ingest profiles.
+#[global_allocator]
+static GLOBAL_ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
