@@ -108,11 +108,11 @@ fn parse_key(text: &str) -> Option<(Uuid, &str)> {
 }
 
 /// Compares two equal-length strings in time independent of where they differ.
-fn constant_time_equal(left: &str, right: &str) -> bool {
+fn constant_time_equal(left: &[u8], right: &[u8]) -> bool {
     left.len() == right.len()
         && left
-            .bytes()
-            .zip(right.bytes())
+            .iter()
+            .zip(right)
             .fold(0_u8, |difference, (a, b)| difference | (a ^ b))
             == 0
 }
@@ -141,7 +141,8 @@ pub enum Caller {
 }
 
 impl Caller {
-    /// The key id as recorded in events' `actor` and `requested_by`, if any.
+    /// The key id as recorded in events' `actor` and `requested_by` (the hyphenated UUID
+    /// text), if any.
     pub fn key_id(&self) -> Option<String> {
         match self {
             Self::Anonymous => None,
@@ -150,10 +151,32 @@ impl Caller {
     }
 }
 
+/// What the check needs of an active key, read from its row once per cache fill.
+#[derive(Debug, Clone, Copy)]
+struct ActiveKey {
+    /// SHA-256 of the secret part (the row's hex, decoded).
+    secret_sha256: [u8; 32],
+    /// Its scope.
+    scope: ApiKeyScope,
+}
+
+impl ActiveKey {
+    /// `None` for a row whose hash or scope cannot be read: no key matches it, so requests
+    /// with it are refused as `invalid_api_key`.
+    fn from_row(row: &StoredApiKey) -> Option<Self> {
+        let mut secret_sha256 = [0_u8; 32];
+        hex::decode_to_slice(&row.secret_sha256, &mut secret_sha256).ok()?;
+        Some(Self {
+            secret_sha256,
+            scope: ApiKeyScope::parse(&row.scope)?,
+        })
+    }
+}
+
 #[derive(Debug, Default)]
 struct KeyCache {
     /// The active keys by id, and when they were read (shared, so a request clones a pointer).
-    active: Option<(Arc<HashMap<Uuid, StoredApiKey>>, Instant)>,
+    active: Option<(Arc<HashMap<Uuid, ActiveKey>>, Instant)>,
     /// When each key's `last_used_at` was last written by this process.
     touched: HashMap<Uuid, Instant>,
 }
@@ -164,6 +187,9 @@ struct KeyCache {
 pub struct ApiKeyGate {
     pool: PgPool,
     cache: Arc<Mutex<KeyCache>>,
+    /// Held while the keys are read again, so that the requests arriving meanwhile wait for
+    /// that one read instead of each making their own.
+    reload: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl ApiKeyGate {
@@ -172,6 +198,7 @@ impl ApiKeyGate {
         Self {
             pool,
             cache: Arc::default(),
+            reload: Arc::default(),
         }
     }
 
@@ -188,22 +215,32 @@ impl ApiKeyGate {
     }
 
     /// The active keys: the cached copy while younger than [`KEY_CACHE_TTL`], else read again.
-    async fn active_keys(&self) -> Result<Arc<HashMap<Uuid, StoredApiKey>>, ApiError> {
-        if let Some((keys, read_at)) = &self.lock().active {
-            if read_at.elapsed() < KEY_CACHE_TTL {
-                return Ok(Arc::clone(keys));
-            }
+    async fn active_keys(&self) -> Result<Arc<HashMap<Uuid, ActiveKey>>, ApiError> {
+        if let Some(keys) = self.fresh_keys() {
+            return Ok(keys);
         }
-        let keys: Arc<HashMap<Uuid, StoredApiKey>> = Arc::new(
-            api_keys::list(&self.pool)
+        let _reloading = self.reload.lock().await;
+        // Another request may have read them while this one waited.
+        if let Some(keys) = self.fresh_keys() {
+            return Ok(keys);
+        }
+        let keys: Arc<HashMap<Uuid, ActiveKey>> = Arc::new(
+            api_keys::list_active(&self.pool)
                 .await?
-                .into_iter()
-                .filter(|key| key.revoked_at.is_none())
-                .map(|key| (key.id, key))
+                .iter()
+                .filter_map(|row| Some((row.id, ActiveKey::from_row(row)?)))
                 .collect(),
         );
         self.lock().active = Some((Arc::clone(&keys), Instant::now()));
         Ok(keys)
+    }
+
+    /// The cached keys while younger than [`KEY_CACHE_TTL`].
+    fn fresh_keys(&self) -> Option<Arc<HashMap<Uuid, ActiveKey>>> {
+        match &self.lock().active {
+            Some((keys, read_at)) if read_at.elapsed() < KEY_CACHE_TTL => Some(Arc::clone(keys)),
+            _ => None,
+        }
     }
 
     /// Lets the request through as a [`Caller`], or refuses it: 401 `missing_api_key` (none
@@ -243,11 +280,11 @@ impl ApiKeyGate {
             .map(str::trim)
             .ok_or_else(invalid)?;
         let (id, secret) = parse_key(text).ok_or_else(invalid)?;
-        let stored = keys.get(&id).ok_or_else(invalid)?;
-        if !constant_time_equal(&secret_sha256(secret), &stored.secret_sha256) {
+        let active = keys.get(&id).ok_or_else(invalid)?;
+        if !constant_time_equal(&Sha256::digest(secret.as_bytes()), &active.secret_sha256) {
             return Err(invalid());
         }
-        let scope = ApiKeyScope::parse(&stored.scope).ok_or_else(invalid)?;
+        let scope = active.scope;
         if scope < needed {
             return Err(ApiError::Forbidden {
                 code: "insufficient_scope",
@@ -312,8 +349,8 @@ mod tests {
 
     #[test]
     fn comparison_needs_every_byte() {
-        assert!(constant_time_equal("abcd", "abcd"));
-        assert!(!constant_time_equal("abcd", "abce"));
-        assert!(!constant_time_equal("abcd", "abc"));
+        assert!(constant_time_equal(b"abcd", b"abcd"));
+        assert!(!constant_time_equal(b"abcd", b"abce"));
+        assert!(!constant_time_equal(b"abcd", b"abc"));
     }
 }

@@ -57,6 +57,14 @@ pub async fn list<'c>(executor: impl PgExecutor<'c>) -> Result<Vec<StoredApiKey>
     Ok(sqlx::query_as(&sql).fetch_all(executor).await?)
 }
 
+/// The keys not revoked, in no particular order (what a server's key check accepts).
+pub async fn list_active<'c>(
+    executor: impl PgExecutor<'c>,
+) -> Result<Vec<StoredApiKey>, LedgerError> {
+    let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE revoked_at IS NULL");
+    Ok(sqlx::query_as(&sql).fetch_all(executor).await?)
+}
+
 /// One key by id.
 pub async fn find<'c>(
     executor: impl PgExecutor<'c>,
