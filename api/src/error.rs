@@ -80,7 +80,7 @@ impl ApiError {
 impl ApiError {
     /// The stable machine-readable `code` answered for this error, e.g. `invalid_parameter`,
     /// `signature_mismatch`, `payload_too_large`, `not_found`, `missing_api_key`, `invalid_api_key`,
-    /// `insufficient_scope`, `not_configured`, `internal`.
+    /// `insufficient_scope`, `idempotency_key_reused`, `not_configured`, `internal`.
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidParameter { .. } => "invalid_parameter",

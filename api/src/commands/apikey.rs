@@ -16,8 +16,10 @@ pub async fn apikey_create(
     scope: ApiKeyScope,
 ) -> anyhow::Result<()> {
     let database = open_database(database_url, data_dir).await?;
-    let created = create_api_key(&database.pool, scope).await?;
+    // The database is closed (an embedded one stopped) whether or not the call succeeded.
+    let created = create_api_key(&database.pool, scope).await;
     database.close().await?;
+    let created = created?;
     println!("{}", created.key);
     eprintln!(
         "API key {} created with scope {}. It is shown only now; store it in your secret manager.\n\
@@ -34,14 +36,15 @@ pub async fn apikey_create(
 /// Errors: the database fails.
 pub async fn apikey_list(database_url: Option<&str>, data_dir: &Path) -> anyhow::Result<()> {
     let database = open_database(database_url, data_dir).await?;
-    let keys = api_keys::list(&database.pool).await?;
+    let keys = api_keys::list(&database.pool).await;
     database.close().await?;
+    let keys = keys?;
+    let time = |at: Option<chrono::DateTime<chrono::Utc>>| {
+        at.map_or_else(|| "-".to_owned(), |at| at.to_rfc3339())
+    };
     let rows: Vec<Vec<String>> = keys
         .iter()
         .map(|key| {
-            let time = |at: Option<chrono::DateTime<chrono::Utc>>| {
-                at.map_or_else(|| "-".to_owned(), |at| at.to_rfc3339())
-            };
             vec![
                 key.id.to_string(),
                 key.display_prefix.clone(),
@@ -79,8 +82,9 @@ pub async fn apikey_revoke(
 ) -> anyhow::Result<()> {
     let id = Uuid::try_parse(id).with_context(|| format!("{id:?} is not an API key id"))?;
     let database = open_database(database_url, data_dir).await?;
-    let revoked = api_keys::revoke(&database.pool, id).await?;
+    let revoked = api_keys::revoke(&database.pool, id).await;
     database.close().await?;
+    let revoked = revoked?;
     anyhow::ensure!(revoked, "no API key {id}");
     println!("API key {id} revoked");
     Ok(())

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 /// - `/v1/commands/*`: always a key, `write` to send (POST), `read` otherwise;
 /// - any other `/v1/*`: once any key exists, `write` for POST (`/v1/usage`), `read` otherwise;
 /// - everything else (`/webhooks/stripe`, signed by Stripe; `/health`; `/metrics`): nothing.
-pub fn requirement(method: &Method, path: &str) -> Option<Requirement> {
+pub(crate) fn requirement(method: &Method, path: &str) -> Option<Requirement> {
     let scope = if method == Method::POST {
         ApiKeyScope::Write
     } else {

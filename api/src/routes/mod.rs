@@ -1,7 +1,7 @@
 //! The HTTP routes. This contract is fixed: later versions extend it, never break it.
 
-pub mod authorization;
-pub mod commands;
+mod authorization;
+mod commands;
 mod customers;
 mod daily_and_plans;
 mod entitlements;
