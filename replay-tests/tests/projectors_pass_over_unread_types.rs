@@ -1,6 +1,8 @@
-//! The live projectors that declare the event types they read (mrr, cash) have the server
-//! send only those in full and pass over the rest: usage increments interleaved with a Stripe
-//! history change none of their figures, and their checkpoints still cover the whole log.
+//! Pages of the log without any event a projector reads still move its live checkpoint: with
+//! usage increments before and after a Stripe history, every revenue figure is unchanged and
+//! the mrr, cash and customer_events checkpoints reach the head, each counting every event it
+//! covered. (That the server sends only the declared types in full is
+//! `ledger::store::read::read_types_after`'s contract; this test does not observe it.)
 
 use chrono::Utc;
 use ledger::store::checkpoint;

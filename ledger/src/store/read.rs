@@ -63,7 +63,8 @@ pub struct FilteredPage {
 /// returns in full only the events whose `event_type` is one of `event_types`: the server does
 /// not render the others' payload and metadata (rendering the jsonb payload to text is most of
 /// the cost of reading the log), and they are left out of [`FilteredPage::events`]. For a
-/// reader that ignores every other type, such as a projector's rebuild.
+/// reader that ignores every other type, such as a projector (live or rebuilding) that
+/// declares its types.
 pub async fn read_types_after<'c>(
     executor: impl PgExecutor<'c>,
     cursor: FeedCursor,

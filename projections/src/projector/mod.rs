@@ -31,9 +31,9 @@ pub trait Projector: Send + Sync + 'static {
 
     /// The event types this projector reads (stored `event_type` names), or `None` for every
     /// type. A projector that declares them must ignore every other type in `apply` and
-    /// `apply_bulk` without decoding it; a rebuild then has the server send only these types in
-    /// full ([`ledger::store::read::read_types_after`]), which is most of the cost of reading
-    /// the log. Defaults to every type.
+    /// `apply_bulk` without decoding it; the live runner and rebuilds then have the server send
+    /// only these types in full ([`ledger::store::read::read_types_after`]), which is most of
+    /// the cost of reading the log. Defaults to every type.
     fn event_types(&self) -> Option<&'static [&'static str]> {
         None
     }

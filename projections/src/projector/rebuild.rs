@@ -183,15 +183,14 @@ async fn replay_and_catch_up<P: Projector>(
                 return Err(error);
             }
         };
-        let Some(through) = page.through else {
+        if page.through.is_none() {
             continue;
-        };
+        }
         let batch = Batch {
             previous: state,
-            events: &page.events,
+            page: &page,
             live: false,
             bulk: true,
-            covered: Some((through, page.covered)),
         };
         let applied = apply_batch(&mut connection, projector, batch).await;
         let Some(next) = (match applied {
@@ -221,15 +220,14 @@ async fn replay_and_catch_up<P: Projector>(
             projector.event_types(),
         )
         .await?;
-        let Some(through) = page.through else {
+        if page.through.is_none() {
             return Ok(());
-        };
+        }
         let batch = Batch {
             previous: state,
-            events: &page.events,
+            page: &page,
             live: false,
             bulk: false,
-            covered: Some((through, page.covered)),
         };
         state = apply_batch(&mut connection, projector, batch)
             .await?

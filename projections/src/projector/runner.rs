@@ -4,7 +4,7 @@ use crate::projector::{versions, Projector, ProjectorLease};
 use crate::read_models::{CashProjector, CustomerEventsProjector, MrrProjector};
 use crate::ProjectionError;
 use ledger::store::read::FilteredPage;
-use ledger::store::{checkpoint, read, AppendSignal, Checkpoint, FeedCursor, RecordedEvent};
+use ledger::store::{checkpoint, read, AppendSignal, Checkpoint, FeedCursor};
 use sqlx::{PgConnection, PgExecutor, PgPool};
 use std::time::Duration;
 
@@ -58,15 +58,14 @@ pub async fn catch_up<P: Projector>(pool: &PgPool, projector: &P) -> Result<u64,
             projector.event_types(),
         )
         .await?;
-        let Some(through) = page.through else {
+        if page.through.is_none() {
             return Ok(applied);
-        };
+        }
         let batch = Batch {
             previous,
-            events: &page.events,
+            page: &page,
             live: true,
             bulk: false,
-            covered: Some((through, page.covered)),
         };
         if apply_batch(&mut connection, projector, batch)
             .await?
@@ -112,22 +111,20 @@ pub(crate) async fn read_projector_page<'c>(
 pub(crate) struct Batch<'a> {
     /// The version's checkpoint before the batch.
     pub previous: Checkpoint,
-    /// The events, in feed order (not empty).
-    pub events: &'a [RecordedEvent],
+    /// The page read for it ([`read_projector_page`]): the events the projector reads, in feed
+    /// order (possibly none), where the page ended and how many events it covered.
+    pub page: &'a FilteredPage,
     /// Whether the version must be the live one (the running projector) or must not be (a
     /// rebuild).
     pub live: bool,
     /// Through [`Projector::apply_bulk`] (rebuild) rather than [`Projector::apply`].
     pub bulk: bool,
-    /// When the page was read through the projector's event-type filter: the last event the
-    /// page covered (of any type) and how many it covered; `events` may then be empty. `None`:
-    /// `events` is the whole page.
-    pub covered: Option<(FeedCursor, u64)>,
 }
 
 /// Applies one batch to its version in one transaction that also advances the version's
-/// checkpoint. Returns the version's new checkpoint; `Ok(None)`: the checkpoint moved (or the
-/// version's liveness changed) since `previous` was read, and nothing was applied.
+/// checkpoint to the end of the page. Returns the version's new checkpoint (`previous` itself
+/// for an empty page); `Ok(None)`: the checkpoint moved (or the version's liveness changed)
+/// since `previous` was read, and nothing was applied.
 ///
 /// Errors: the projector's error (the batch rolled back, the error recorded on the version's
 /// checkpoint row).
@@ -138,22 +135,14 @@ pub(crate) async fn apply_batch<P: Projector>(
 ) -> Result<Option<Checkpoint>, ProjectionError> {
     let Batch {
         previous,
-        events,
+        page,
         live,
         bulk,
-        covered,
     } = batch;
-    let (through, covered) = match (covered, events.last()) {
-        (Some((through, covered)), _) => (through, covered),
-        (None, Some(last)) => (
-            FeedCursor {
-                transaction_id: last.transaction_id,
-                global_position: last.global_position,
-            },
-            events.len() as u64,
-        ),
-        (None, None) => return Ok(Some(previous)),
+    let Some(through) = page.through else {
+        return Ok(Some(previous));
     };
+    let (events, covered) = (page.events.as_slice(), page.covered);
     let next = Checkpoint {
         version: previous.version,
         cursor: through,
