@@ -269,7 +269,8 @@ fn stripe_entitlements_grant_their_features_and_the_latest_summary_replaces_the_
     let state = fold(&[
         (stripe_summary(&["exports"]), "2026-03-10 00:00"),
         (
-            stripe_summary(&["audit_log", "exports"]),
+            // Unsorted, with a repeat: the summary's lookup keys are listed sorted, once.
+            stripe_summary(&["exports", "audit_log", "exports"]),
             "2026-03-01 00:00",
         ),
     ]);
