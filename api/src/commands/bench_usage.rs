@@ -22,7 +22,7 @@ use ledger::domain::{
 use ledger::store::{read, EventStore, NewEvent};
 use rust_decimal::Decimal;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -110,18 +110,18 @@ pub async fn bench_usage(
     // which shares the two cores with the server, spends them only on sending.
     let run = Uuid::now_v7();
     let bodies_per_client = usize::try_from(
-        options.ingest_seconds * INGEST_RATE_CEILING / BATCH as u64 / options.clients as u64,
+        options.ingest_seconds * INGEST_RATE_CEILING / BATCH as u64 / options.clients.max(1) as u64,
     )?
     .max(1);
     let sent = Arc::new(AtomicU64::new(0));
-    let ran_out = Arc::new(AtomicU64::new(0));
+    let ran_out = Arc::new(AtomicBool::new(false));
     let mut workers = Vec::new();
-    let mut all_bodies: Vec<Vec<bytes::Bytes>> = (0..options.clients)
+    let all_bodies: Vec<Vec<bytes::Bytes>> = (0..options.clients)
         .map(|worker| usage_bodies(run, worker, bodies_per_client, options.customers))
         .collect();
-    let deadline = Instant::now() + Duration::from_secs(options.ingest_seconds);
     let started = Instant::now();
-    for bodies in all_bodies.drain(..) {
+    let deadline = started + Duration::from_secs(options.ingest_seconds);
+    for bodies in all_bodies {
         let client = client.clone();
         let url = format!("{base}/v1/usage");
         let sent = sent.clone();
@@ -131,7 +131,7 @@ pub async fn bench_usage(
             let mut bodies = bodies.into_iter();
             while Instant::now() < deadline {
                 let Some(body) = bodies.next() else {
-                    ran_out.fetch_add(1, Ordering::Relaxed);
+                    ran_out.store(true, Ordering::Relaxed);
                     break;
                 };
                 let began = Instant::now();
@@ -156,7 +156,7 @@ pub async fn bench_usage(
         batch_latencies.extend(worker.await??);
     }
     let ingest_elapsed = started.elapsed();
-    if ran_out.load(Ordering::Relaxed) > 0 {
+    if ran_out.load(Ordering::Relaxed) {
         eprintln!(
             "note: clients used up the {bodies_per_client} bodies made for each (a ceiling of {INGEST_RATE_CEILING} increments/s) before the time was up"
         );
