@@ -11,7 +11,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Extension;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use ledger::domain::stripe_command::{command_stream_id, stripe_idempotency_key};
+use ledger::domain::stripe_command::{
+    command_stream_id, requested_event_id, stripe_idempotency_key,
+};
 use ledger::domain::{
     Actor, DomainEvent, EventMetadata, StripeCommand, StripeCommandEchoed, StripeCommandFailed,
     StripeCommandRequested, StripeCommandSucceeded,
@@ -58,7 +60,12 @@ pub async fn request_command(
     command
         .validate()
         .map_err(|message| ApiError::invalid("body", message))?;
-    let key_id = caller.key_id();
+    // `/v1/commands/*` always needs a key (`routes::authorization::requirement`).
+    let Some(key_id) = caller.key_id() else {
+        return Err(ApiError::Internal(
+            "a command request reached its handler without an API key".to_owned(),
+        ));
+    };
     let client_key = headers
         .get("idempotency-key")
         .map(|value| value.to_str().map(str::to_owned))
@@ -73,7 +80,7 @@ pub async fn request_command(
         }
         Some(key) => Uuid::new_v5(
             &CLIENT_IDEMPOTENCY_NAMESPACE,
-            format!("{}:{key}", key_id.as_deref().unwrap_or("-")).as_bytes(),
+            format!("{key_id}:{key}").as_bytes(),
         ),
         None => Uuid::now_v7(),
     };
@@ -81,12 +88,12 @@ pub async fn request_command(
     let event = DomainEvent::StripeCommandRequested(StripeCommandRequested {
         command_id,
         command: command.clone(),
-        requested_by: key_id.clone(),
+        requested_by: Some(key_id.clone()),
         requested_at,
     });
     let metadata = EventMetadata {
         source: "api".to_owned(),
-        actor: key_id.clone().map_or(Actor::System, Actor::ApiKey),
+        actor: Actor::ApiKey(key_id),
         stripe_event_id: None,
         stripe_api_version: None,
         causation_id: None,
@@ -97,7 +104,7 @@ pub async fn request_command(
         stream_id: command_stream_id(command_id),
         expected: ExpectedVersion::NoStream,
         events: vec![NewEvent::from_domain(
-            Uuid::new_v5(&command_id, b"requested"),
+            requested_event_id(command_id),
             &event,
             metadata,
             requested_at,

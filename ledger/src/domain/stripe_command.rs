@@ -38,6 +38,18 @@ pub fn command_stream_id(command_id: Uuid) -> String {
     format!("command-{}", command_id.hyphenated())
 }
 
+/// The id of a command's `StripeCommandRequested` event: UUIDv5 of `requested` in the command
+/// id's namespace, so a retried request derives the same id.
+pub fn requested_event_id(command_id: Uuid) -> Uuid {
+    Uuid::new_v5(&command_id, b"requested")
+}
+
+/// The id of a command's one outcome event (`StripeCommandSucceeded` or
+/// `StripeCommandFailed`): UUIDv5 of `outcome` in the command id's namespace.
+pub fn outcome_event_id(command_id: Uuid) -> Uuid {
+    Uuid::new_v5(&command_id, b"outcome")
+}
+
 /// Stripe's `proration_behavior` for a price or quantity change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]

@@ -22,7 +22,6 @@ use ledger::LedgerError;
 use sqlx::Connection;
 use std::time::Duration;
 use stripe_client_core::StripeClient;
-use uuid::Uuid;
 
 use crate::outbox::{send_stripe_call, stripe_call_for_event, RetryPolicy, StripeCall};
 use crate::StripeCallError;
@@ -386,10 +385,7 @@ where
     }
 }
 
-/// The id of a command's one outcome event: UUIDv5 of `outcome` in the command id's namespace.
-pub fn outcome_event_id(command_id: Uuid) -> Uuid {
-    Uuid::new_v5(&command_id, b"outcome")
-}
+pub use ledger::domain::stripe_command::outcome_event_id;
 
 fn http_status(error: &StripeCallError) -> Option<u16> {
     match error {
