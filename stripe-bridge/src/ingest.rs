@@ -133,10 +133,8 @@ pub fn prepare_stripe_event(channel: IngestChannel, body: &[u8]) -> PreparedStri
         };
     let mut events = Vec::new();
     if let Some(envelope) = envelope {
-        let command_id = envelope
-            .request_idempotency_key
-            .as_deref()
-            .and_then(command_id_from_idempotency_key);
+        let request_key = envelope.request_idempotency_key.as_deref();
+        let command_id = request_key.and_then(command_id_from_idempotency_key);
         let metadata = EventMetadata {
             source: channel.source().to_owned(),
             actor: Actor::Stripe,
@@ -150,7 +148,7 @@ pub fn prepare_stripe_event(channel: IngestChannel, body: &[u8]) -> PreparedStri
             // A Tally command's request: its command id (the echo's correlation); any other
             // request (dashboard, other software): an id derived from its idempotency key.
             correlation_id: command_id.or_else(|| {
-                envelope.request_idempotency_key.as_deref().map(|key| {
+                request_key.map(|key| {
                     Uuid::new_v5(&STRIPE_EVENT_NAMESPACE, format!("request:{key}").as_bytes())
                 })
             }),
