@@ -10,7 +10,7 @@
 //! | `tally_projector_lag_events` | gauge | `projector` | committed events not applied yet |
 //! | `tally_projector_lag_seconds` | gauge | `projector` | age of the oldest of them, 0 when caught up |
 //! | `tally_oldest_writing_transaction_age_seconds` | gauge | | age of the cluster's oldest transaction holding an id (holds the feed back), 0 when none |
-//! | `tally_webhooks_accepted_total` | counter | `status` = `translated`/`ignored` | verified deliveries stored for the first time |
+//! | `tally_webhooks_accepted_total` | counter | `status` = `received` | verified deliveries stored for the first time |
 //! | `tally_webhooks_unparsed_total` | counter | | verified deliveries stored for the first time but unreadable (kept, flagged) |
 //! | `tally_webhooks_duplicate_total` | counter | | verified redeliveries of a stored Stripe Event (answered 200, nothing new stored) |
 //! | `tally_webhooks_rejected_total` | counter | `reason` = the error code answered | deliveries refused (nothing stored): bad signature, too large, no secret, internal error |
@@ -27,7 +27,7 @@ pub const PROJECTOR_LAG_SECONDS: &str = "tally_projector_lag_seconds";
 /// Gauge: age in seconds of the cluster's oldest transaction holding a transaction id.
 pub const OLDEST_WRITING_TRANSACTION_AGE_SECONDS: &str =
     "tally_oldest_writing_transaction_age_seconds";
-/// Counter, label `status` (`translated` or `ignored`): deliveries stored for the first time.
+/// Counter, label `status` (`received`): deliveries stored for the first time.
 pub const WEBHOOKS_ACCEPTED: &str = "tally_webhooks_accepted_total";
 /// Counter: deliveries stored for the first time whose body could not be read.
 pub const WEBHOOKS_UNPARSED: &str = "tally_webhooks_unparsed_total";
@@ -76,7 +76,7 @@ fn describe() {
     );
     describe_counter!(
         WEBHOOKS_ACCEPTED,
-        "Verified webhook deliveries stored for the first time, by status (translated, ignored)."
+        "Verified webhook deliveries stored for the first time, by status (received: queued for translation)."
     );
     describe_counter!(
         WEBHOOKS_UNPARSED,
@@ -95,8 +95,8 @@ fn describe() {
     metrics::counter!(WEBHOOKS_DUPLICATE).increment(0);
 }
 
-/// Counts one webhook delivery by its answer: `status` is the answered `status` (`translated`,
-/// `ignored`, `unparsed`, `duplicate`) when it was accepted, or the error `code` when it was
+/// Counts one webhook delivery by its answer: `status` is the answered `status` (`received`,
+/// `unparsed`, `duplicate`) when it was accepted, or the error `code` when it was
 /// refused.
 pub fn count_webhook(outcome: Result<&'static str, &'static str>) {
     match outcome {

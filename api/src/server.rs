@@ -79,6 +79,16 @@ pub async fn start(
         ),
         Err(error) => tracing::error!(%error, "Stripe outbox worker not started"),
     }
+    // Webhook bodies are kept before the endpoint answers and translated here, behind it.
+    tasks.push(tokio::spawn(
+        stripe_bridge::inbox_translator::InboxTranslator::new(
+            pool.clone(),
+            state.append_signal.clone(),
+            state.inbox_wakeup.clone(),
+            stripe_bridge::inbox_translator::TranslatorOptions::default(),
+        )
+        .run(),
+    ));
     tasks.push(tokio::spawn(state.entitlements.clone().run(
         EventStore::with_signal(pool.clone(), state.append_signal.clone()),
     )));

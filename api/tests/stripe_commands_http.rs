@@ -17,6 +17,7 @@ use axum::http::{Request, StatusCode};
 use ledger::store::test_database::TestDatabase;
 use ledger::store::{api_keys, read, EventStore};
 use serde_json::{json, Value};
+use stripe_bridge::inbox_translator::translate_all_pending;
 use stripe_bridge::outbox::{OutboxOptions, OutboxWorker, RetryPolicy};
 use stripe_bridge::{sign_header, WebhookSecrets};
 use support::fake_stripe::FakeStripe;
@@ -291,7 +292,10 @@ async fn a_command_is_executed_once_and_linked_to_its_webhook_echo() {
         .unwrap();
     let (status, received) = send(&state, webhook).await;
     assert_eq!(status, StatusCode::OK, "{received}");
-    assert_eq!(received["status"], "translated", "{received}");
+    assert_eq!(received["status"], "received", "{received}");
+    translate_all_pending(&state.pool, &state.append_signal)
+        .await
+        .expect("translate the inbox");
 
     let (_, command) = send(&state, get(&url, Some(&key))).await;
     let echoes = command["echoes"].as_array().unwrap();

@@ -12,12 +12,13 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use ledger::store::test_database::TestDatabase;
 use serde_json::{json, Value};
+use stripe_bridge::inbox_translator::translate_all_pending;
 use stripe_bridge::{sign_header, WebhookSecrets};
 
 const SECRET: &str = "whsec_delivery_log";
 const CUSTOMER_CREATED: &str = r#"{"id":"evt_log_1","object":"event","api_version":"2026-09-30.endive","created":1735808400,"data":{"object":{"id":"cus_log","object":"customer","created":1735808400}},"livemode":false,"pending_webhooks":1,"request":{"id":null,"idempotency_key":null},"type":"customer.created"}"#;
 const PAYMENT_INTENT: &str = r#"{"id":"evt_log_2","object":"event","api_version":"2026-09-30.endive","created":1735808401,"data":{"object":{"id":"pi_log","object":"payment_intent"}},"livemode":false,"pending_webhooks":1,"request":{"id":null,"idempotency_key":null},"type":"payment_intent.succeeded"}"#;
-const UNREADABLE_CUSTOMER: &str = r#"{"id":"evt_log_3","object":"event","api_version":"2026-09-30.endive","created":1735808402,"data":{"object":{"object":"customer"}},"livemode":false,"pending_webhooks":1,"request":{"id":null,"idempotency_key":null},"type":"customer.updated"}"#;
+const UNREADABLE_CUSTOMER: &str = r#"{"id":"evt_log_3","object":"event","api_version":"2026-09-30.endive","created":"yesterday","data":{"object":{"object":"customer"}},"livemode":false,"pending_webhooks":1,"request":{"id":null,"idempotency_key":null},"type":"customer.updated"}"#;
 
 fn state(database: &TestDatabase) -> AppState {
     AppState::new(
@@ -133,6 +134,10 @@ async fn every_attempt_is_logged_with_its_status_and_rejections_keep_nothing_of_
     assert_eq!(seen, expected);
     assert_eq!(seen.len(), 5);
 
+    // The inbox counts are the translator's outcomes, behind the answers.
+    translate_all_pending(&state.pool, &state.append_signal)
+        .await
+        .expect("translate the inbox");
     let (status, body) = send(&state, get("/v1/status")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(

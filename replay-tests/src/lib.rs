@@ -9,6 +9,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use std::sync::Arc;
+use stripe_bridge::inbox_translator::translate_all_pending;
 
 /// A recorded history with its expected reports (files under `replay-tests/fixtures/`).
 #[derive(Debug, Clone, Copy)]
@@ -149,8 +150,12 @@ impl Replay {
         self.catch_up().await;
     }
 
-    /// Waits until every projection has applied the whole log.
+    /// Waits until the inbox translator has translated every kept webhook body and every
+    /// projection has applied the whole log.
     pub async fn catch_up(&self) {
+        translate_all_pending(&self.database.pool, &self.server.state.append_signal)
+            .await
+            .expect("the inbox is translated");
         catch_up_all(&self.database.pool, &self.server.state.projectors)
             .await
             .expect("projections catch up");

@@ -1,26 +1,25 @@
 //! Ingestion of Stripe Event bodies into the log. [`prepare_stripe_event`] is the one place
-//! where a body is translated and its event ids derived (pure), shared by the webhook endpoint
-//! ([`ingest_stripe_webhook`], one statement per body) and `tally import`
+//! where a body is translated and its event ids derived (pure), shared by the inbox translator
+//! behind the webhook endpoint ([`crate::inbox_translator`], batches of queued bodies), by
+//! [`ingest_stripe_event`] (one body, one statement) and by `tally import`
 //! ([`crate::bulk_ingest`], chunks of bodies through COPY).
 //!
-//! Webhook order of work: prepare -> one autocommitted statement
-//! (`ledger::store::keep_message`, migration 0013) that skips an already-kept body (recording
-//! the duplicate delivery), appends the domain events (the statement's first write, after the
-//! stream locks, so the gated feed keeps per-stream order), keeps the raw body in the inbox and
-//! writes the delivery-log row -> wake the projectors. One round trip; the body is durable
-//! before the caller answers.
+//! [`ingest_stripe_event`]'s order of work: prepare -> one autocommitted statement
+//! (`ledger::store::keep_message`, migration 0013) that skips an already-kept body, appends the
+//! domain events (the statement's first write, after the stream locks, so the gated feed keeps
+//! per-stream order) and keeps the raw body in the inbox -> wake the projectors. The webhook
+//! endpoint keeps the body first and translates behind its answer ([`crate::webhook_inbox`]).
 
 use crate::translate::{translate, StripeEventEnvelope, Translation};
-use chrono::{DateTime, Utc};
 use ledger::domain::stripe_command::command_id_from_idempotency_key;
 use ledger::domain::{Actor, DomainEvent, EventMetadata, StripeCommandEchoed};
 use ledger::store::inbox::{InboxMessage, InboxOutcome};
 use ledger::store::keep_message::{keep_message, KeepOutcome};
-use ledger::store::webhook_deliveries::{self, DeliveryStatus, NewDelivery};
 use ledger::store::{AppendSignal, ExpectedVersion, NewEvent, StreamAppend, StreamEvent};
 use ledger::LedgerError;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// The inbox source name of Stripe messages.
@@ -189,7 +188,7 @@ pub fn prepare_stripe_event(channel: IngestChannel, body: &[u8]) -> PreparedStri
 
 /// Keeps `body` (a Stripe Event as JSON) durably, translating it into domain events when Tally
 /// uses its type; signals `append_signal` after commit. Idempotent by Stripe Event id. Records
-/// no delivery (see [`ingest_stripe_webhook`] for the webhook endpoint).
+/// no delivery log row (the webhook endpoint keeps bodies first: [`crate::webhook_inbox`]).
 ///
 /// Errors only when storage fails: then nothing was stored and the caller must answer non-2xx
 /// so that Stripe retries.
@@ -199,59 +198,7 @@ pub async fn ingest_stripe_event(
     channel: IngestChannel,
     body: &[u8],
 ) -> Result<IngestReport, IngestError> {
-    ingest(pool, append_signal, channel, body, None).await
-}
-
-/// What the webhook endpoint knows of a delivery besides its body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WebhookDeliveryFacts {
-    /// The `t=` of the verified `Stripe-Signature` header (UTC).
-    pub signature_timestamp: Option<DateTime<Utc>>,
-}
-
-/// [`ingest_stripe_event`] for a verified webhook delivery, also recording the attempt in the
-/// delivery log (`received`, `unparsed` or `duplicate`) without an extra round trip: a
-/// duplicate's row is written by the duplicate check itself, an accepted body's row by the
-/// inbox insert's statement, in the same transaction.
-///
-/// Errors only when storage fails: then nothing was stored (no delivery row either).
-pub async fn ingest_stripe_webhook(
-    pool: &PgPool,
-    append_signal: &AppendSignal,
-    body: &[u8],
-    facts: WebhookDeliveryFacts,
-) -> Result<IngestReport, IngestError> {
-    ingest(
-        pool,
-        append_signal,
-        IngestChannel::Webhook,
-        body,
-        Some(facts),
-    )
-    .await
-}
-
-/// Records a webhook delivery that was refused before anything was kept (bad, missing or
-/// stale signature; body too large or unreadable). Nothing of the body is kept, not even its
-/// Event id or type: unverified bytes are not Stripe's word. `reason` is e.g.
-/// `signature_mismatch: no v1 signature matches ...`; `body_bytes` the size received (or
-/// declared, for a body refused as too large).
-pub async fn record_rejected_webhook(
-    pool: &PgPool,
-    reason: &str,
-    body_bytes: Option<i64>,
-    signature_timestamp: Option<DateTime<Utc>>,
-) -> Result<(), IngestError> {
-    let delivery = NewDelivery {
-        stripe_event_id: None,
-        event_type: None,
-        status: DeliveryStatus::Rejected,
-        reason: Some(reason),
-        body_bytes,
-        signature_timestamp,
-    };
-    webhook_deliveries::record_delivery(pool, &delivery).await?;
-    Ok(())
+    ingest(pool, append_signal, channel, body).await
 }
 
 async fn ingest(
@@ -259,7 +206,6 @@ async fn ingest(
     append_signal: &AppendSignal,
     channel: IngestChannel,
     body: &[u8],
-    facts: Option<WebhookDeliveryFacts>,
 ) -> Result<IngestReport, IngestError> {
     let prepared = prepare_stripe_event(channel, body);
     let mut report = IngestReport {
@@ -269,28 +215,11 @@ async fn ingest(
         reason: prepared.reason.clone(),
         positions: Vec::new(),
     };
-    let status = match prepared.outcome {
-        InboxOutcome::Unparsed => DeliveryStatus::Unparsed,
-        InboxOutcome::Translated | InboxOutcome::Ignored => DeliveryStatus::Received,
-    };
-    let delivery = facts.map(|facts| NewDelivery {
-        stripe_event_id: Some(&prepared.message_key),
-        event_type: prepared.event_type.as_deref(),
-        status,
-        reason: prepared.reason.as_deref(),
-        body_bytes: i64::try_from(body.len()).ok(),
-        signature_timestamp: facts.signature_timestamp,
-    });
     let message = prepared.inbox_message(body);
     // One round trip: duplicate check, the append of every stream (locked together, in a
-    // fixed order, as the statement's first write), the inbox row and the delivery row.
-    let kept = keep_message(
-        pool,
-        &stream_appends(&prepared.events),
-        &message,
-        delivery.as_ref(),
-    )
-    .await?;
+    // fixed order, as the statement's first write) and the inbox row.
+    let appends = stream_appends(prepared.events.iter().cloned());
+    let kept = keep_message(pool, &appends, &message).await?;
     match kept {
         KeepOutcome::Kept(events) => {
             if !events.is_empty() {
@@ -301,35 +230,30 @@ async fn ingest(
                 .extend(events.iter().map(|event| event.global_position));
             report.outcome = Some(prepared.outcome);
         }
-        KeepOutcome::AlreadyKept => {}
-        KeepOutcome::KeptConcurrently => {
-            if let Some(delivery) = &delivery {
-                let duplicate = NewDelivery {
-                    status: DeliveryStatus::Duplicate,
-                    ..*delivery
-                };
-                webhook_deliveries::record_delivery(pool, &duplicate).await?;
-            }
-        }
+        KeepOutcome::AlreadyKept | KeepOutcome::KeptConcurrently => {}
     }
     Ok(report)
 }
 
 /// Groups prepared events by stream (in order of first appearance, stream order kept) for one
 /// multi-stream append. Stripe is the source of truth, so any stream version is accepted.
-fn stream_appends(events: &[StreamEvent]) -> Vec<StreamAppend> {
+pub(crate) fn stream_appends(events: impl IntoIterator<Item = StreamEvent>) -> Vec<StreamAppend> {
     let mut appends: Vec<StreamAppend> = Vec::new();
-    for event in events {
-        match appends
-            .iter_mut()
-            .find(|append| append.stream_id == event.stream_id)
-        {
-            Some(append) => append.events.push(event.event.clone()),
-            None => appends.push(StreamAppend {
-                stream_id: event.stream_id.clone(),
-                expected: ExpectedVersion::Any,
-                events: vec![event.event.clone()],
-            }),
+    let mut index_of_stream: HashMap<String, usize> = HashMap::new();
+    for StreamEvent {
+        stream_id, event, ..
+    } in events
+    {
+        match index_of_stream.get(&stream_id) {
+            Some(&index) => appends[index].events.push(event),
+            None => {
+                index_of_stream.insert(stream_id.clone(), appends.len());
+                appends.push(StreamAppend {
+                    stream_id,
+                    expected: ExpectedVersion::Any,
+                    events: vec![event],
+                });
+            }
         }
     }
     appends
@@ -360,10 +284,15 @@ fn describe(
         } => (
             stripe_event_id
                 .clone()
-                .unwrap_or_else(|| format!("sha256:{}", hex::encode(Sha256::digest(body)))),
+                .unwrap_or_else(|| keyless_message_key(body)),
             event_type.clone(),
             InboxOutcome::Unparsed,
             Some(reason.clone()),
         ),
     }
+}
+
+/// The inbox key of a body without a readable Stripe Event id: `sha256:<hex of the body>`.
+pub(crate) fn keyless_message_key(body: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(body)))
 }

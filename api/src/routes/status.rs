@@ -1,17 +1,18 @@
 //! `GET /v1/status`: log head, each projection's position and lag, the oldest writing
-//! transaction, and inbox counts.
+//! transaction, inbox counts and the inbox translator's queue.
 
 use crate::routes::log_figures::{self, milliseconds_precision};
 use crate::{ApiError, AppState};
 use axum::extract::State;
 use axum::Json;
-use ledger::store::{inbox, webhook_deliveries};
+use ledger::store::{inbox, inbox_queue, webhook_deliveries};
 use serde_json::{json, Value};
 use stripe_bridge::StripeEventCoverage;
 
 /// `{"log_head": <int>, "projections": [{"name", "version", "position", "events_applied",
 /// "lag_events", "lag_seconds", "error", "rebuild"}], "oldest_writing_transaction": null |
-/// {...}, "inbox": {"translated", "ignored", "unparsed"}, "webhook_deliveries": {"received",
+/// {...}, "inbox": {"translated", "ignored", "unparsed"}, "inbox_translator": {"pending",
+/// "oldest_pending_received_at", "oldest_pending_age_seconds"}, "webhook_deliveries": {"received",
 /// "duplicate", "rejected", "unparsed"}, "stripe_event_types": {"translated": [{"type",
 /// "domain_event"}], "ignored": [{"type", "reason"}], "other_types"}}`.
 ///
@@ -19,6 +20,9 @@ use stripe_bridge::StripeEventCoverage;
 ///   ([`stripe_bridge::covered_event_types`]); every verified body of any type is kept in the
 ///   inbox, types outside the list are ignored as not used by Tally.
 /// - `webhook_deliveries` counts the delivery log by status (`GET /v1/webhooks/deliveries`).
+/// - `inbox` counts kept bodies by translation outcome; `inbox_translator.pending` counts the
+///   bodies kept but not translated yet (the webhook endpoint answers before translation), with
+///   the oldest one's receipt time (UTC) and age in seconds (`null` when none waits).
 ///
 /// - A projection's `position` is its watermark: every event at or below it has been applied,
 ///   so it equals `log_head` exactly when the projection has caught up. `lag_events` counts the
@@ -83,6 +87,12 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         })
     });
     let (translated, ignored, unparsed) = inbox::outcome_counts(&mut *connection).await?;
+    let queue = inbox_queue::queue_depth(&mut *connection).await?;
+    let oldest_pending_age_seconds = queue.oldest_received_at.map(|received_at| {
+        milliseconds_precision(
+            (chrono::Utc::now() - received_at).num_milliseconds().max(0) as f64 / 1000.0,
+        )
+    });
     let (received, duplicate, rejected, delivery_unparsed) =
         webhook_deliveries::status_counts(&mut *connection).await?;
     let mut translated_types = Vec::new();
@@ -102,6 +112,11 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         "projections": projections,
         "oldest_writing_transaction": oldest_writing_transaction,
         "inbox": { "translated": translated, "ignored": ignored, "unparsed": unparsed },
+        "inbox_translator": {
+            "pending": queue.pending,
+            "oldest_pending_received_at": time(queue.oldest_received_at),
+            "oldest_pending_age_seconds": oldest_pending_age_seconds,
+        },
         "webhook_deliveries": {
             "received": received,
             "duplicate": duplicate,

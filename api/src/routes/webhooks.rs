@@ -1,4 +1,5 @@
-//! `POST /webhooks/stripe`: verify, keep durably, translate; answer 2xx only once stored.
+//! `POST /webhooks/stripe`: verify, keep durably, answer; the inbox translator translates the
+//! kept body behind the answer ([`stripe_bridge::inbox_translator`]).
 
 use crate::prometheus_metrics;
 use crate::routes::WEBHOOK_BODY_LIMIT_BYTES;
@@ -9,16 +10,21 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde_json::{json, Value};
-use stripe_bridge::ingest::{ingest_stripe_webhook, record_rejected_webhook, WebhookDeliveryFacts};
+use stripe_bridge::webhook_inbox::{
+    accept_stripe_webhook, record_rejected_webhook, WebhookDeliveryFacts,
+};
 
 /// Receives one Stripe webhook delivery.
 ///
 /// - bad, missing or stale `Stripe-Signature` -> 400 `{"error": {"code": "signature_mismatch", ...}}`,
 ///   nothing stored;
 /// - body over 1 MiB -> 413, nothing stored;
-/// - verified -> the raw body is committed (deduplicated by Stripe Event id) before answering
-///   200 `{"received": true, "status": "translated"|"ignored"|"unparsed"|"duplicate", ...}`;
-///   ignored and unparsed bodies are kept and counted in `/v1/status`, never lost.
+/// - verified -> the raw body is committed (deduplicated by Stripe Event id) with its
+///   delivery-log row and a place in the translation queue before answering
+///   200 `{"received": true, "id": "evt_...", "type": "...", "status": "received"|"unparsed"|"duplicate", "reason": null|"..."}`
+///   (`unparsed`: the envelope is unreadable; the body is kept all the same). Translation
+///   into domain events follows within milliseconds, behind the answer; its outcomes
+///   (translated, ignored, unparsed) and the queue's depth are in `/v1/status`.
 ///
 /// Every answer is counted in the `tally_webhooks_*_total` metrics ([`crate::prometheus_metrics`])
 /// and every attempt recorded in the delivery log (`GET /v1/webhooks/deliveries`): a refused
@@ -80,19 +86,16 @@ async fn verify_and_keep(
     let facts = WebhookDeliveryFacts {
         signature_timestamp: signature_timestamp(headers),
     };
-    let report = ingest_stripe_webhook(&state.pool, &state.append_signal, &body, facts).await?;
-    let status = report
-        .outcome
-        .map_or("duplicate", |outcome| outcome.as_str());
+    let accepted = accept_stripe_webhook(&state.pool, &state.inbox_wakeup, &body, facts).await?;
+    let status = accepted.status.as_str();
     Ok((
         status,
         json!({
             "received": true,
-            "id": report.message_key,
-            "type": report.event_type,
+            "id": accepted.message_key,
+            "type": accepted.event_type,
             "status": status,
-            "reason": report.reason,
-            "events_appended": report.positions.len(),
+            "reason": accepted.reason,
         }),
     ))
 }

@@ -84,7 +84,10 @@ pub async fn insert(
     Ok(result.rows_affected() == 1)
 }
 
-/// Counts of kept messages by outcome: (translated, ignored, unparsed).
+/// Counts of kept messages by outcome: (translated, ignored, unparsed), whether the outcome
+/// was written with the message (`tally import`) or by the inbox translator after it
+/// (`inbox_translations`). Messages still queued for translation are in neither count (see
+/// [`crate::store::inbox_queue::queue_depth`]).
 pub async fn outcome_counts<'c>(
     executor: impl PgExecutor<'c>,
 ) -> Result<(i64, i64, i64), LedgerError> {
@@ -92,7 +95,9 @@ pub async fn outcome_counts<'c>(
         "SELECT count(*) FILTER (WHERE outcome = 'translated'),
                 count(*) FILTER (WHERE outcome = 'ignored'),
                 count(*) FILTER (WHERE outcome = 'unparsed')
-         FROM inbox_messages",
+         FROM (SELECT outcome FROM inbox_messages WHERE outcome IS NOT NULL
+               UNION ALL
+               SELECT outcome FROM inbox_translations) AS outcomes",
     )
     .fetch_one(executor)
     .await?;

@@ -1,10 +1,11 @@
 //! Keeping one verified inbound message in one round trip (`tally_keep_message`, migration
 //! 0013): the duplicate check, the multi-stream append of its domain events, the raw body in
-//! the inbox and, for a webhook, its delivery-log row, in one autocommitted statement.
+//! the inbox, in one autocommitted statement. (The SQL function can also write a webhook
+//! delivery-log row; the webhook endpoint now keeps bodies first instead, through
+//! [`crate::store::inbox_queue::accept_message`], so this path passes none.)
 
 use crate::store::append::{map_append_error, AppendArrays, AppendedEvent, StreamAppend};
 use crate::store::inbox::InboxMessage;
-use crate::store::webhook_deliveries::NewDelivery;
 use crate::LedgerError;
 use sqlx::PgExecutor;
 
@@ -18,17 +19,14 @@ pub enum KeepOutcome {
     /// Kept now: its events were appended (none for an ignored or unparsed message) with
     /// these global positions, in order.
     Kept(Vec<AppendedEvent>),
-    /// Already kept (a redelivery): nothing was written but the `duplicate` delivery row.
+    /// Already kept (a redelivery): nothing was written.
     AlreadyKept,
-    /// A concurrent delivery of the same message committed first: nothing at all was written
-    /// (not even a delivery row; the caller records the duplicate).
+    /// A concurrent delivery of the same message committed first: nothing was written.
     KeptConcurrently,
 }
 
 /// Keeps `message` with the domain events of `appends` (any stream count; each stream's
-/// expected version is checked as in [`crate::store::append::append_streams_in`]) and, when
-/// `delivery` is given, its webhook delivery-log row (its status for a kept message; the
-/// row says `duplicate` for a redelivery). One statement, autocommitted when `executor` is a
+/// expected version is checked as in [`crate::store::append::append_streams_in`]). One statement, autocommitted when `executor` is a
 /// pool: when it returns `Ok`, everything is durable. Signal the process's
 /// [`crate::store::AppendSignal`] after a [`KeepOutcome::Kept`] with events.
 ///
@@ -39,7 +37,6 @@ pub async fn keep_message<'c>(
     executor: impl PgExecutor<'c>,
     appends: &[StreamAppend],
     message: &InboxMessage<'_>,
-    delivery: Option<&NewDelivery<'_>>,
 ) -> Result<KeepOutcome, LedgerError> {
     let arrays = AppendArrays::from_appends(appends)?;
     let rows: Result<Vec<KeptRow>, sqlx::Error> = sqlx::query_as(
@@ -62,12 +59,13 @@ pub async fn keep_message<'c>(
     .bind(message.outcome.as_str())
     .bind(message.reason)
     .bind(message.event_count)
-    .bind(delivery.map(|delivery| delivery.status.as_str()))
-    .bind(delivery.and_then(|delivery| delivery.stripe_event_id))
-    .bind(delivery.and_then(|delivery| delivery.event_type))
-    .bind(delivery.and_then(|delivery| delivery.reason))
-    .bind(delivery.and_then(|delivery| delivery.body_bytes))
-    .bind(delivery.and_then(|delivery| delivery.signature_timestamp))
+    // No delivery-log row: status, Stripe Event id, type, reason, size, signature time.
+    .bind(None::<&str>)
+    .bind(None::<&str>)
+    .bind(None::<&str>)
+    .bind(None::<&str>)
+    .bind(None::<i64>)
+    .bind(None::<chrono::DateTime<chrono::Utc>>)
     .fetch_all(executor)
     .await;
     let rows = match rows {

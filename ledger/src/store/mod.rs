@@ -20,6 +20,7 @@ pub mod connect;
 mod copy_binary;
 pub mod embedded_postgres;
 pub mod inbox;
+pub mod inbox_queue;
 pub mod keep_message;
 pub mod log_status;
 pub mod notifications;

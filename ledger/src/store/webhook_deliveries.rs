@@ -1,18 +1,17 @@
 //! The webhook delivery log (`webhook_deliveries`, migration 0008): one row per delivery
-//! attempt, whatever became of it. Operational, not the event log. An accepted body's row is
-//! written in the same statement as its inbox row ([`keep_inbox_message_and_delivery`]), a
-//! redelivery's in the same statement as the duplicate check ([`record_if_duplicate`]), so
-//! neither adds a round trip; a rejected delivery's row is one insert ([`record_delivery`]).
+//! attempt, whatever became of it. Operational, not the event log. A verified delivery's row
+//! (received, unparsed or duplicate) is written in the same statement that keeps its body
+//! ([`crate::store::inbox_queue::accept_message`]), so it adds no round trip; a rejected
+//! delivery's row is one insert ([`record_delivery`]).
 
-use crate::store::inbox::InboxMessage;
 use crate::LedgerError;
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::PgExecutor;
 
 /// The status of a delivery attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryStatus {
-    /// Verified, kept in the inbox, translated or ignored.
+    /// Verified and kept in the inbox (translated, or explicitly ignored, behind the answer).
     Received,
     /// Verified, already kept: nothing written but the delivery row.
     Duplicate,
@@ -118,71 +117,6 @@ pub async fn record_delivery<'c>(
     .execute(executor)
     .await?;
     Ok(())
-}
-
-/// If the inbox already keeps `(source, message_key)`, records `delivery` as a duplicate and
-/// returns `true`; otherwise writes nothing and returns `false`. One statement.
-pub async fn record_if_duplicate<'c>(
-    executor: impl PgExecutor<'c>,
-    source: &str,
-    message_key: &str,
-    delivery: &NewDelivery<'_>,
-) -> Result<bool, LedgerError> {
-    let recorded = sqlx::query(
-        "INSERT INTO webhook_deliveries
-             (stripe_event_id, event_type, status, reason, body_bytes, signature_timestamp)
-         SELECT $3, $4, 'duplicate', $5, $6, $7
-         WHERE EXISTS (SELECT 1 FROM inbox_messages WHERE source = $1 AND message_key = $2)",
-    )
-    .bind(source)
-    .bind(message_key)
-    .bind(delivery.stripe_event_id)
-    .bind(delivery.event_type)
-    .bind(delivery.reason)
-    .bind(delivery.body_bytes)
-    .bind(delivery.signature_timestamp)
-    .execute(executor)
-    .await?;
-    Ok(recorded.rows_affected() == 1)
-}
-
-/// Keeps `message` in the inbox and records `delivery`, in one statement inside the caller's
-/// transaction. Returns `false`, writing nothing, when a message with the same source and key
-/// is already kept (the caller rolls back and records a duplicate).
-pub async fn keep_inbox_message_and_delivery(
-    conn: &mut PgConnection,
-    message: &InboxMessage<'_>,
-    delivery: &NewDelivery<'_>,
-) -> Result<bool, LedgerError> {
-    let kept: Option<i64> = sqlx::query_scalar(
-        "WITH kept AS (
-             INSERT INTO inbox_messages
-                 (source, message_key, message_type, body, outcome, reason, event_count)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (source, message_key) DO NOTHING
-             RETURNING inbox_position
-         )
-         INSERT INTO webhook_deliveries
-             (stripe_event_id, event_type, status, reason, body_bytes, signature_timestamp)
-         SELECT $8, $9, $10, $11, $12, $13 FROM kept
-         RETURNING delivery_id",
-    )
-    .bind(message.source)
-    .bind(message.message_key)
-    .bind(message.message_type)
-    .bind(message.body)
-    .bind(message.outcome.as_str())
-    .bind(message.reason)
-    .bind(message.event_count)
-    .bind(delivery.stripe_event_id)
-    .bind(delivery.event_type)
-    .bind(delivery.status.as_str())
-    .bind(delivery.reason)
-    .bind(delivery.body_bytes)
-    .bind(delivery.signature_timestamp)
-    .fetch_optional(conn)
-    .await?;
-    Ok(kept.is_some())
 }
 
 /// One page of the delivery log, newest first.

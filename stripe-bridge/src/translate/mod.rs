@@ -13,7 +13,7 @@ mod common;
 mod customer;
 mod discount;
 mod entitlements;
-mod envelope;
+pub(crate) mod envelope;
 mod event_types;
 mod invoice;
 mod money_movements;
