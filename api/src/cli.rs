@@ -212,7 +212,8 @@ pub enum Benchmark {
         stream_seconds: u64,
     },
     /// Webhook ingest through the real HTTP endpoint (signed ~4.4 KB Stripe bodies) next to a
-    /// raw single-row INSERT baseline (pgbench) at the same concurrency: events/s, p50/p99.
+    /// raw single-row INSERT baseline (pgbench) at the same concurrency: events/s, p50/p99;
+    /// then a steady stream of webhooks with the lag until every projection applied each.
     /// Needs DATABASE_URL and pgbench.
     Ingest {
         /// Concurrent connections of each half.
@@ -221,6 +222,12 @@ pub enum Benchmark {
         /// Seconds each half runs.
         #[arg(long, default_value_t = 20)]
         seconds: u64,
+        /// Webhooks per second of the steady stream (0 skips it).
+        #[arg(long, default_value_t = 1000)]
+        steady_rate: u64,
+        /// Seconds of the steady stream.
+        #[arg(long, default_value_t = 10)]
+        steady_seconds: u64,
     },
     /// Usage ingest through `POST /v1/usage` (batches of 100, over HTTP) and the entitlement
     /// check at a fixed request rate over HTTP, next to `GET /health` as the baseline.

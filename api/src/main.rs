@@ -75,11 +75,15 @@ async fn main() -> anyhow::Result<()> {
                 Benchmark::Ingest {
                     connections,
                     seconds,
+                    steady_rate,
+                    steady_seconds,
                 },
         } => {
             let options = commands::IngestBenchOptions {
                 connections,
                 seconds,
+                steady_rate,
+                steady_seconds,
             };
             commands::bench_ingest(database_url, data_dir, options).await
         }

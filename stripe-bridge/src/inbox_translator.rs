@@ -56,8 +56,11 @@ pub struct TranslatorOptions {
     /// The wait before retrying after a storage failure (default 1 s).
     pub retry_after: Duration,
     /// After a batch that did not fill, how long to let bodies gather before the next one
-    /// (default 50 ms): group commit, so that under load one transaction carries many bodies
-    /// and the projectors read fuller pages. Translation runs at most this much behind.
+    /// (default 20 ms): group commit, so that under load one transaction carries many bodies
+    /// and the projectors read fuller pages. Measured (`tally bench ingest`, 2 cores): 0 ms
+    /// answered a 32-connection burst at 1,587/s, 50 ms at 1,969/s; at a steady 1,000
+    /// webhooks/s, answer -> every projection applied was p99 249 ms with 50 ms and 190 ms
+    /// with 20 ms, with no loss of burst rate within the run-to-run noise.
     pub gather: Duration,
 }
 
@@ -67,7 +70,7 @@ impl Default for TranslatorOptions {
             batch_size: 500,
             poll_interval: Duration::from_millis(250),
             retry_after: Duration::from_secs(1),
-            gather: Duration::from_millis(50),
+            gather: Duration::from_millis(20),
         }
     }
 }

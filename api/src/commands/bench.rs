@@ -7,14 +7,13 @@
 //! state and runs once for seconds to minutes, which statistical micro-benchmark harnesses
 //! are not built for; it also lets an operator run it against their own PostgreSQL.
 
+use super::bench_checkpoint_lag::sample_slowest_checkpoint;
 use crate::commands::open_database;
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use ledger::domain::Currency;
-use ledger::store::{
-    checkpoint, read, AppendSignal, EventStore, ExpectedVersion, FeedCursor, StreamAppend,
-};
+use ledger::store::{read, AppendSignal, EventStore, ExpectedVersion, FeedCursor, StreamAppend};
 use projections::projector::{rebuild_with_progress, run_until_stopped, Projector, Projectors};
 use projections::queries::{cash_report, churn_report, mrr_report};
 use projections::rules::Month;
@@ -285,23 +284,7 @@ async fn lag_under_stream(
     // Let them catch up with the loaded log first.
     projections::projector::catch_up_all(pool, &projectors).await?;
     let stop = Instant::now() + Duration::from_secs(seconds);
-    let monitor_pool = pool.clone();
-    let monitor = tokio::spawn(async move {
-        let mut samples: Vec<(Instant, FeedCursor)> = Vec::new();
-        let mut connection = monitor_pool.acquire().await?;
-        while Instant::now() < stop + Duration::from_secs(2) {
-            let rows = checkpoint::list(&mut connection).await?;
-            let slowest = rows
-                .iter()
-                .filter(|row| row.live)
-                .map(|row| row.checkpoint.cursor)
-                .min()
-                .unwrap_or_default();
-            samples.push((Instant::now(), slowest));
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-        anyhow::Ok(samples)
-    });
+    let monitor = sample_slowest_checkpoint(pool.clone(), stop + Duration::from_secs(2));
     let mut pending: Vec<SyntheticEvent> = Vec::new();
     let mut next_customer = history.customers;
     let mut committed: Vec<(i64, Instant)> = Vec::new();
@@ -344,13 +327,7 @@ async fn lag_under_stream(
             transaction_id,
             global_position: position,
         };
-        let covered = samples
-            .iter()
-            .find(|(sampled_at, cursor)| *sampled_at >= at && *cursor >= event);
-        match covered {
-            Some((covered_at, _)) => lags.push((*covered_at - at).as_secs_f64() * 1000.0),
-            None => lags.push(f64::INFINITY),
-        }
+        lags.push(samples.lag_ms(event, at));
     }
     Ok(lags)
 }

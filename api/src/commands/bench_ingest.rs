@@ -6,15 +6,18 @@
 //! duration, and prints one table: events/s, p50 and p99 latency of both, and the ratio.
 //! The endpoint answers once a body is kept (inbox first); the bench then waits until the
 //! inbox translator and every projection have caught up with the run's bodies and prints how
-//! long that took and the end-to-end rate (bodies / (ingest seconds + that wait)).
+//! long that took and the end-to-end rate (bodies / (ingest seconds + that wait)). Last, on the
+//! same server, a steady half ([`super::bench_ingest_steady`]): `steady_rate` deliveries per
+//! second for `steady_seconds`, with the lag from each answer until every projection applied it.
 //!
 //! The body is one `customer.subscription.updated` of the acme-small dataset
 //! (`bench_ingest_body.json`); each delivery gets its own Stripe Event id and one of 1,024
-//! subscription ids, so every delivery is new (translated, one event appended) and streams see
+//! subscription ids (each of its own customer), so every delivery is new (translated, one event appended) and streams see
 //! realistic, light contention. Needs `DATABASE_URL` (pgbench connects to it too) and `pgbench`
 //! on the `PATH`; the baseline's table `tally_bench_raw_inserts` is created by `psql` before and
 //! dropped after, outside the migrations, because it is no part of Tally's schema.
 
+use super::bench_ingest_steady::drive_steady_webhooks;
 use crate::commands::open_database;
 use crate::server;
 use anyhow::{bail, Context};
@@ -29,7 +32,8 @@ const TEMPLATE_BODY: &str = include_str!("bench_ingest_body.json");
 /// The template's Stripe Event id and subscription id, replaced per delivery.
 const TEMPLATE_EVENT_ID: &str = "evt_17PepcEdOtzbPa35rH8Ofo3b";
 const TEMPLATE_SUBSCRIPTION_ID: &str = "sub_17HjQKEdOtzbPa35oIEbLZuV";
-const BENCH_SECRET: &str = "whsec_tally_bench_ingest";
+const TEMPLATE_CUSTOMER_ID: &str = "cus_11VWbr02qbu0u5";
+pub(super) const BENCH_SECRET: &str = "whsec_tally_bench_ingest";
 const RAW_TABLE: &str = "tally_bench_raw_inserts";
 /// Distinct subscriptions (streams) the deliveries are spread over.
 const SUBSCRIPTIONS: usize = 1024;
@@ -38,8 +42,8 @@ const INGEST_RATE_CEILING: u64 = 8_000;
 
 /// The one field of the endpoint's 200 answer the clients check (serde skips the rest).
 #[derive(serde::Deserialize)]
-struct DeliveryAnswer {
-    status: String,
+pub(super) struct DeliveryAnswer {
+    pub(super) status: String,
 }
 
 /// What `tally bench ingest` drives.
@@ -49,18 +53,22 @@ pub struct IngestBenchOptions {
     pub connections: usize,
     /// Seconds each half runs.
     pub seconds: u64,
+    /// Deliveries per second of the steady half (0 skips it).
+    pub steady_rate: u64,
+    /// Seconds of the steady half.
+    pub steady_seconds: u64,
 }
 
 /// One half's figures.
-struct Figures {
-    operations: usize,
-    seconds: f64,
-    p50_ms: f64,
-    p99_ms: f64,
+pub(super) struct Figures {
+    pub(super) operations: usize,
+    pub(super) seconds: f64,
+    pub(super) p50_ms: f64,
+    pub(super) p99_ms: f64,
 }
 
 impl Figures {
-    fn rate(&self) -> f64 {
+    pub(super) fn rate(&self) -> f64 {
         self.operations as f64 / self.seconds.max(f64::EPSILON)
     }
 }
@@ -94,10 +102,27 @@ pub async fn bench_ingest(
     let drained = Instant::now();
     let settled = settle(&database.pool, &running).await;
     let drain_seconds = drained.elapsed().as_secs_f64();
+    let steady = if options.steady_rate > 0 && webhook.is_ok() && settled.is_ok() {
+        println!(
+            "steady webhooks: {}/s for {} s, lag until every projection applied each ...",
+            options.steady_rate, options.steady_seconds
+        );
+        let steady = drive_steady_webhooks(
+            &database.pool,
+            &url,
+            options.steady_rate,
+            options.steady_seconds,
+        )
+        .await;
+        Some(steady)
+    } else {
+        None
+    };
     running.stop().await;
     database.close().await?;
     let webhook = webhook?;
     settled?;
+    let steady = steady.transpose()?;
     println!("raw baseline: pgbench, {} clients ...", options.connections);
     let raw = run_pgbench(database_url, options)?;
     println!();
@@ -128,6 +153,23 @@ pub async fn bench_ingest(
         webhook.operations as f64 / end_to_end_seconds.max(f64::EPSILON),
         end_to_end_seconds
     );
+    if let Some(steady) = steady {
+        println!(
+            "steady {}/s for {} s: {} answered ({:.0}/s), answer p50 {:.2} ms, p99 {:.2} ms; \
+             answered -> every projection applied: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms \
+             ({} not applied within 2 s of the last delivery)",
+            options.steady_rate,
+            options.steady_seconds,
+            steady.answers.operations,
+            steady.answers.rate(),
+            steady.answers.p50_ms,
+            steady.answers.p99_ms,
+            steady.lag_p50_ms,
+            steady.lag_p99_ms,
+            steady.lag_max_ms,
+            steady.not_projected
+        );
+    }
     Ok(())
 }
 
@@ -140,13 +182,21 @@ async fn settle(pool: &sqlx::PgPool, running: &server::RunningServer) -> anyhow:
     Ok(())
 }
 
-/// A unique body for delivery `index` of the run `run`.
-fn delivery_body(run: u128, index: usize) -> Vec<u8> {
+/// A unique body for delivery `index` of the run `run`: its own Stripe Event id, one of
+/// [`SUBSCRIPTIONS`] subscriptions, each of its own customer. (Until 2026-12-04 every
+/// subscription kept the template's one customer: the `mrr` projector, which recomputes a
+/// touched customer from all of that customer's snapshots, then redid one customer with tens
+/// of thousands of snapshots per batch, which no real account looks like.)
+pub(super) fn delivery_body(run: u128, index: usize) -> Vec<u8> {
     TEMPLATE_BODY
         .replace(TEMPLATE_EVENT_ID, &format!("evt_bench{run}x{index}"))
         .replace(
             TEMPLATE_SUBSCRIPTION_ID,
             &format!("sub_bench{run}x{}", index % SUBSCRIPTIONS),
+        )
+        .replace(
+            TEMPLATE_CUSTOMER_ID,
+            &format!("cus_bench{run}x{}", index % SUBSCRIPTIONS),
         )
         .into_bytes()
 }
@@ -212,7 +262,8 @@ async fn drive_webhooks(url: &str, options: IngestBenchOptions) -> anyhow::Resul
     Ok(figures_from(latencies_ms, seconds))
 }
 
-fn figures_from(mut latencies_ms: Vec<f64>, seconds: f64) -> Figures {
+/// Count, p50 and p99 (nearest rank) of `latencies_ms` over `seconds`.
+pub(super) fn figures_from(mut latencies_ms: Vec<f64>, seconds: f64) -> Figures {
     latencies_ms.sort_by(f64::total_cmp);
     let at = |quantile: f64| {
         if latencies_ms.is_empty() {

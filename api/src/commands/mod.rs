@@ -2,8 +2,10 @@
 
 mod apikey;
 mod bench;
+mod bench_checkpoint_lag;
 mod bench_http_tools;
 mod bench_ingest;
+mod bench_ingest_steady;
 mod bench_usage;
 mod catalog;
 mod demo;

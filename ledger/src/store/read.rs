@@ -144,6 +144,21 @@ pub async fn read_positions<'c>(
     rows.iter().map(recorded_event).collect()
 }
 
+/// Reads the stored events among `event_ids` (ids not stored are left out), in global
+/// position order.
+pub async fn read_event_ids<'c>(
+    executor: impl PgExecutor<'c>,
+    event_ids: &[uuid::Uuid],
+) -> Result<Vec<RecordedEvent>, LedgerError> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM events WHERE event_id = ANY($1) ORDER BY global_position");
+    let rows = sqlx::query(&sql)
+        .bind(event_ids)
+        .fetch_all(executor)
+        .await?;
+    rows.iter().map(recorded_event).collect()
+}
+
 /// The watermark of a reader at `cursor`: the highest global position P such that every
 /// committed event at or below P has been read (0 for an empty log). It equals the log head
 /// exactly when the reader has read every committed event. Positions are not commit order, so
