@@ -42,8 +42,8 @@ const INGEST_RATE_CEILING: u64 = 8_000;
 
 /// The one field of the endpoint's 200 answer the clients check (serde skips the rest).
 #[derive(serde::Deserialize)]
-pub(super) struct DeliveryAnswer {
-    pub(super) status: String,
+struct DeliveryAnswer {
+    status: String,
 }
 
 /// What `tally bench ingest` drives.
@@ -237,19 +237,8 @@ async fn drive_webhooks(url: &str, options: IngestBenchOptions) -> anyhow::Resul
                     bail!("the {count} bodies made for the run (a ceiling of {INGEST_RATE_CEILING}/s) ran out");
                 };
                 let sent = Instant::now();
-                let response = client
-                    .post(&url)
-                    .header("content-type", "application/json; charset=utf-8")
-                    .header("stripe-signature", header)
-                    .body(body.clone())
-                    .send()
-                    .await?;
-                let status = response.status();
-                let answer: DeliveryAnswer = serde_json::from_slice(&response.bytes().await?)?;
+                post_delivery(&client, &url, body, header).await?;
                 latencies_ms.push(sent.elapsed().as_secs_f64() * 1000.0);
-                if !status.is_success() || answer.status != "received" {
-                    bail!("delivery answered {status}: {}", answer.status);
-                }
             }
             Ok::<_, anyhow::Error>(latencies_ms)
         }));
@@ -260,6 +249,30 @@ async fn drive_webhooks(url: &str, options: IngestBenchOptions) -> anyhow::Resul
     }
     let seconds = started.elapsed().as_secs_f64();
     Ok(figures_from(latencies_ms, seconds))
+}
+
+/// Posts one signed delivery and checks that it was answered 200 `received`.
+///
+/// Errors: the request fails, or any other answer.
+pub(super) async fn post_delivery(
+    client: &reqwest::Client,
+    url: &str,
+    body: &bytes::Bytes,
+    signature_header: &str,
+) -> anyhow::Result<()> {
+    let response = client
+        .post(url)
+        .header("content-type", "application/json; charset=utf-8")
+        .header("stripe-signature", signature_header)
+        .body(body.clone())
+        .send()
+        .await?;
+    let status = response.status();
+    let answer: DeliveryAnswer = serde_json::from_slice(&response.bytes().await?)?;
+    if !status.is_success() || answer.status != "received" {
+        bail!("delivery answered {status}: {}", answer.status);
+    }
+    Ok(())
 }
 
 /// Count, p50 and p99 (nearest rank) of `latencies_ms` over `seconds`.

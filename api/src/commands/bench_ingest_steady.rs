@@ -5,8 +5,7 @@
 //! sees behind a steady webhook stream.
 
 use super::bench_checkpoint_lag::sample_slowest_checkpoint;
-use super::bench_ingest::{delivery_body, figures_from, DeliveryAnswer, Figures, BENCH_SECRET};
-use anyhow::bail;
+use super::bench_ingest::{delivery_body, figures_from, post_delivery, Figures, BENCH_SECRET};
 use ledger::store::{read, FeedCursor};
 use sqlx::PgPool;
 use std::collections::HashMap;
@@ -83,19 +82,8 @@ pub(super) async fn drive_steady_webhooks(
             sending.spawn(async move {
                 let (body, header, _) = &deliveries[index];
                 let sent = Instant::now();
-                let response = client
-                    .post(&url)
-                    .header("content-type", "application/json; charset=utf-8")
-                    .header("stripe-signature", header)
-                    .body(body.clone())
-                    .send()
-                    .await?;
-                let status = response.status();
-                let answer: DeliveryAnswer = serde_json::from_slice(&response.bytes().await?)?;
+                post_delivery(&client, &url, body, header).await?;
                 let answered = Instant::now();
-                if !status.is_success() || answer.status != "received" {
-                    bail!("delivery answered {status}: {}", answer.status);
-                }
                 Ok::<_, anyhow::Error>((index, answered, (answered - sent).as_secs_f64() * 1000.0))
             });
         }
