@@ -10,6 +10,8 @@
 //! | `tally_projector_lag_events` | gauge | `projector` | committed events not applied yet |
 //! | `tally_projector_lag_seconds` | gauge | `projector` | age of the oldest of them, 0 when caught up |
 //! | `tally_oldest_writing_transaction_age_seconds` | gauge | | age of the cluster's oldest transaction holding an id (holds the feed back), 0 when none |
+//! | `tally_inbox_pending` | gauge | | webhook bodies kept but not translated yet (the endpoint answers first) |
+//! | `tally_inbox_oldest_pending_age_seconds` | gauge | | age of the oldest of them, 0 when none waits |
 //! | `tally_webhooks_accepted_total` | counter | `status` = `received` | verified deliveries stored for the first time |
 //! | `tally_webhooks_unparsed_total` | counter | | verified deliveries stored for the first time but unreadable (kept, flagged) |
 //! | `tally_webhooks_duplicate_total` | counter | | verified redeliveries of a stored Stripe Event (answered 200, nothing new stored) |
@@ -27,6 +29,10 @@ pub const PROJECTOR_LAG_SECONDS: &str = "tally_projector_lag_seconds";
 /// Gauge: age in seconds of the cluster's oldest transaction holding a transaction id.
 pub const OLDEST_WRITING_TRANSACTION_AGE_SECONDS: &str =
     "tally_oldest_writing_transaction_age_seconds";
+/// Gauge: webhook bodies kept in the inbox and not translated yet.
+pub const INBOX_PENDING: &str = "tally_inbox_pending";
+/// Gauge: age in seconds of the oldest body waiting for translation (0 when none).
+pub const INBOX_OLDEST_PENDING_AGE_SECONDS: &str = "tally_inbox_oldest_pending_age_seconds";
 /// Counter, label `status` (`received`): deliveries stored for the first time.
 pub const WEBHOOKS_ACCEPTED: &str = "tally_webhooks_accepted_total";
 /// Counter: deliveries stored for the first time whose body could not be read.
@@ -73,6 +79,16 @@ fn describe() {
         OLDEST_WRITING_TRANSACTION_AGE_SECONDS,
         Unit::Seconds,
         "Age of the oldest transaction in the cluster holding a transaction id; it holds the gap-free feed back (0 when none)."
+    );
+    describe_gauge!(
+        INBOX_PENDING,
+        Unit::Count,
+        "Webhook bodies kept in the inbox and not translated into events yet."
+    );
+    describe_gauge!(
+        INBOX_OLDEST_PENDING_AGE_SECONDS,
+        Unit::Seconds,
+        "Age of the oldest webhook body waiting for translation (0 when none); a growing age means the inbox translator is stopped or overwhelmed."
     );
     describe_counter!(
         WEBHOOKS_ACCEPTED,

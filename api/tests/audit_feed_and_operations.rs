@@ -442,6 +442,12 @@ async fn a_writing_transaction_held_open_shows_in_status_and_metrics() {
         ) >= 1.0
     );
     assert!(gauge(&metrics, "tally_webhooks_duplicate_total") >= 1.0);
+    // post_webhook translated the inbox: nothing waits.
+    assert_eq!(gauge(&metrics, "tally_inbox_pending"), 0.0);
+    assert_eq!(
+        gauge(&metrics, "tally_inbox_oldest_pending_age_seconds"),
+        0.0
+    );
     assert!(
         metrics.contains("# TYPE tally_projector_lag_seconds gauge"),
         "{metrics}"

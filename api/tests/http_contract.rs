@@ -122,6 +122,11 @@ async fn verified_webhooks_are_kept_once_under_either_rotated_secret() {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(again["status"], "duplicate");
+    // Kept, not translated yet (no translator runs behind this router): the queue shows it.
+    let (_, queued) = send(&state, get("/v1/status")).await;
+    assert_eq!(queued["inbox_translator"]["pending"], 1, "{queued}");
+    assert!(queued["inbox_translator"]["oldest_pending_age_seconds"].as_f64() >= Some(0.0));
+    assert_eq!(queued["log_head"], 0, "translation follows the answer");
     let (inbox, head) = inbox_and_head(&state).await;
     assert_eq!(head, 1);
     assert_eq!(inbox["translated"], 1);
@@ -136,6 +141,14 @@ async fn verified_webhooks_are_kept_once_under_either_rotated_secret() {
     assert_eq!(events[0]["stripe_event_id"], "evt_contract_1");
     assert_eq!(events[0]["effective_at"], "2025-01-02T09:00:00Z");
     let (_, status_body) = send(&state, get("/v1/status")).await;
+    assert_eq!(
+        status_body["inbox_translator"]["pending"], 0,
+        "{status_body}"
+    );
+    assert_eq!(
+        status_body["inbox_translator"]["oldest_pending_received_at"],
+        Value::Null
+    );
     for projection in status_body["projections"].as_array().expect("projections") {
         assert_eq!(projection["position"], 1, "{projection}");
     }

@@ -1,8 +1,8 @@
 //! `GET /metrics`: Prometheus text exposition of Tally's operations figures.
 
 use crate::prometheus_metrics::{
-    prometheus_handle, LOG_HEAD, OLDEST_WRITING_TRANSACTION_AGE_SECONDS, PROJECTOR_LAG_EVENTS,
-    PROJECTOR_LAG_SECONDS,
+    prometheus_handle, INBOX_OLDEST_PENDING_AGE_SECONDS, INBOX_PENDING, LOG_HEAD,
+    OLDEST_WRITING_TRANSACTION_AGE_SECONDS, PROJECTOR_LAG_EVENTS, PROJECTOR_LAG_SECONDS,
 };
 use crate::routes::log_figures;
 use crate::{ApiError, AppState};
@@ -11,14 +11,21 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 
 /// Computes the gauges (log head, per-projector lag in events and seconds, oldest writing
-/// transaction age) from the database, then renders every metric of the process (those gauges
+/// transaction age, the inbox translator's queue depth and oldest age) from the database, then renders every metric of the process (those gauges
 /// and the webhook counters) in the Prometheus text format (`text/plain; version=0.0.4`).
 /// 500 when the database cannot be read (so the scrape fails visibly instead of going stale).
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let handle = prometheus_handle();
     let mut connection = log_figures::connection(&state).await?;
     let figures = log_figures::gather(&state, &mut connection).await?;
+    let queue = ledger::store::inbox_queue::queue_depth(&mut *connection).await?;
     drop(connection);
+    metrics::gauge!(INBOX_PENDING).set(queue.pending as f64);
+    metrics::gauge!(INBOX_OLDEST_PENDING_AGE_SECONDS).set(
+        queue.oldest_received_at.map_or(0.0, |received_at| {
+            (chrono::Utc::now() - received_at).num_milliseconds().max(0) as f64 / 1000.0
+        }),
+    );
     // Gauges of f64: positions and counts stay exact up to 2^53.
     metrics::gauge!(LOG_HEAD).set(figures.log_head as f64);
     for projector in &figures.projectors {
