@@ -93,8 +93,8 @@ async fn system_identifier(pool: &PgPool) -> i64 {
 async fn append_one(pool: &PgPool, stream: &str) -> i64 {
     sqlx::query_scalar(
         "SELECT global_position FROM tally_append_streams(NULL, ARRAY[$1], ARRAY[NULL]::bigint[], \
-         ARRAY[1], ARRAY[$2]::uuid[], ARRAY['test.happened'], ARRAY[1], ARRAY['{}'::jsonb], \
-         ARRAY['{}'::jsonb], ARRAY[now()])",
+         ARRAY[1], ARRAY[$2]::uuid[], ARRAY['test.happened'], ARRAY[1], ARRAY['{}'::json], \
+         ARRAY['{}'::json], ARRAY[now()])",
     )
     .bind(stream)
     .bind(Uuid::new_v4())

@@ -134,7 +134,7 @@ enum Target {
 const RAW_INSERT: &str = "INSERT INTO raw_events
     (stream_id, stream_version, event_id, event_type, schema_version, payload, metadata, effective_at)
     SELECT * FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::integer[],
-                         $6::jsonb[], $7::jsonb[], $8::timestamptz[])";
+                         $6::json[], $7::json[], $8::timestamptz[])";
 
 impl Target {
     fn new(system: System, pool: PgPool) -> Self {
@@ -188,10 +188,10 @@ impl Target {
                 let ids: Vec<_> = events.iter().map(|e| e.event_id).collect();
                 let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
                 let schema: Vec<i32> = events.iter().map(|e| e.schema_version).collect();
-                let payload: Vec<&serde_json::Value> = events.iter().map(|e| &e.payload).collect();
-                let metadata: Vec<serde_json::Value> = events
+                let payload: Vec<String> = events.iter().map(|e| e.payload.to_string()).collect();
+                let metadata: Vec<String> = events
                     .iter()
-                    .map(|e| serde_json::to_value(&e.metadata).expect("metadata"))
+                    .map(|e| serde_json::to_string(&e.metadata).expect("metadata"))
                     .collect();
                 let effective: Vec<_> = events.iter().map(|e| e.effective_at).collect();
                 sqlx::query(RAW_INSERT)

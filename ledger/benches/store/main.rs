@@ -270,12 +270,9 @@ async fn run(scale: Scale) {
             "decode plain columns (positions, ids, type, times)",
             parts.plain_columns,
         ),
+        ("decode `payload` json -> `Value`", parts.payload_value),
         (
-            "decode `payload` jsonb -> `Value` (read.rs)",
-            parts.payload_value,
-        ),
-        (
-            "decode `metadata` jsonb -> `Value` -> `EventMetadata` (read.rs)",
+            "decode `metadata` json -> `Value` -> `EventMetadata`",
             parts.metadata_via_value,
         ),
         (

@@ -94,7 +94,7 @@ async fn fill_chunk(pool: &PgPool, payloads: &Payloads, from: i64, to: i64) {
         "INSERT INTO events (stream_id, stream_version, event_id, event_type, schema_version,
                              payload, metadata, effective_at)
          SELECT 'subscription-sub_fill_' || (g / $7), g % $7 + 1, gen_random_uuid(), $1, $2,
-                $3::jsonb, $4::jsonb, $5
+                $3::json, $4::json, $5
          FROM generate_series($6::bigint, $8::bigint) AS g",
     )
     .bind(EVENT_TYPE)
@@ -209,16 +209,16 @@ pub struct ReadBreakdown {
     pub query: StepTime,
     /// Decoding the plain columns (positions, ids, type, times) of every row.
     pub plain_columns: StepTime,
-    /// `payload` jsonb -> `serde_json::Value`.
+    /// `payload` json -> `serde_json::Value`.
     pub payload_value: StepTime,
-    /// `metadata` jsonb -> `serde_json::Value` -> `EventMetadata` (what read.rs does).
+    /// `metadata` json -> `serde_json::Value` -> `EventMetadata`.
     pub metadata_via_value: StepTime,
-    /// Alternative: `metadata` jsonb -> `EventMetadata` directly (`sqlx::types::Json<T>`).
+    /// Alternative: `metadata` json -> `EventMetadata` directly (`sqlx::types::Json<T>`).
     pub metadata_direct: StepTime,
-    /// Alternative: `payload` kept as its JSON text (the jsonb wire bytes after the version
-    /// byte, copied into a `String`); a typed decode would later parse it once, into the struct.
+    /// Alternative: `payload` kept as its JSON text (json's wire bytes, copied into a
+    /// `String`); a typed decode would later parse it once, into the struct.
     pub payload_text: StepTime,
-    /// Alternative: `payload` jsonb -> the typed domain payload directly (`Json<T>`), skipping
+    /// Alternative: `payload` json -> the typed domain payload directly (`Json<T>`), skipping
     /// the `Value` tree.
     pub payload_typed: StepTime,
     /// For comparison: the typed domain payload from a `Value` (what a projector does today
@@ -290,8 +290,8 @@ pub async fn breakdown(pool: &PgPool, page: i64, sample: u64) -> ReadBreakdown {
             for row in &rows {
                 let raw = row.try_get_raw("payload").expect("payload");
                 let bytes = raw.as_bytes().expect("payload is not null");
-                // jsonb's binary wire format: a version byte (1), then the JSON text.
-                let text = std::str::from_utf8(&bytes[1..]).expect("utf-8").to_owned();
+                // json's binary wire format is the JSON text itself (migration 0016).
+                let text = std::str::from_utf8(bytes).expect("utf-8").to_owned();
                 std::hint::black_box(text);
             }
         });

@@ -295,7 +295,7 @@ async fn execute_append<'c>(
 ) -> Result<StreamsAppendOutcome, LedgerError> {
     let arrays = AppendArrays::from_appends(appends)?;
     let rows: Result<Vec<(i64, String, i64, bool)>, sqlx::Error> = sqlx::query_as(
-        "SELECT * FROM tally_append_streams($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "SELECT * FROM tally_append_streams($1, $2, $3, $4, $5, $6, $7, $8::json[], $9::json[], $10)",
     )
     .bind(command_id)
     .bind(&arrays.stream_ids)
@@ -336,8 +336,10 @@ pub(crate) struct AppendArrays<'a> {
     pub(crate) event_ids: Vec<Uuid>,
     pub(crate) event_types: Vec<&'a str>,
     pub(crate) schema_versions: Vec<i32>,
-    pub(crate) payloads: Vec<&'a serde_json::Value>,
-    pub(crate) metadata: Vec<serde_json::Value>,
+    /// JSON text, bound as `text[]` and cast to the functions' `json[]` (migration 0016).
+    pub(crate) payloads: Vec<String>,
+    /// JSON text of each event's [`crate::domain::EventMetadata`].
+    pub(crate) metadata: Vec<String>,
     pub(crate) effective_at: Vec<DateTime<Utc>>,
 }
 
@@ -369,9 +371,9 @@ impl<'a> AppendArrays<'a> {
                 arrays.event_ids.push(event.event_id);
                 arrays.event_types.push(&event.event_type);
                 arrays.schema_versions.push(event.schema_version);
-                arrays.payloads.push(&event.payload);
+                arrays.payloads.push(event.payload.to_string());
                 arrays.metadata.push(
-                    serde_json::to_value(&event.metadata)
+                    serde_json::to_string(&event.metadata)
                         .expect("metadata is plain data and serializes"),
                 );
                 arrays.effective_at.push(event.effective_at);

@@ -414,8 +414,8 @@ fn encode_event_row(
     encoder.uuid(&new_event.event_id);
     encoder.bytes(new_event.event_type.as_bytes())?;
     encoder.int4(new_event.schema_version);
-    encoder.jsonb(&new_event.payload)?;
-    encoder.jsonb(&new_event.metadata)?;
+    encoder.json(&new_event.payload)?;
+    encoder.json(&new_event.metadata)?;
     encoder.timestamptz(&new_event.effective_at)
 }
 

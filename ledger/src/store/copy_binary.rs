@@ -4,10 +4,10 @@
 //! word and a header-extension length, then per row a 16-bit field count and per field a
 //! 32-bit length (`-1` = NULL) followed by the value in the type's binary send format, then a
 //! 16-bit `-1` trailer. Binary values need no escaping, which is why the bulk import uses it
-//! rather than the text format (jsonb and bytea would need backslash escaping there).
+//! rather than the text format (JSON and bytea would need backslash escaping there).
 //!
 //! Only the types the event store copies are supported: `text`, `int4`, `int8`, `uuid`,
-//! `jsonb` (version byte 1 + JSON text), `timestamptz` (microseconds since 2000-01-01 UTC) and
+//! `json` (the JSON text itself), `timestamptz` (microseconds since 2000-01-01 UTC) and
 //! `bytea` (the raw bytes).
 
 use crate::LedgerError;
@@ -81,14 +81,13 @@ impl CopyBinaryEncoder {
         self.buffer.extend_from_slice(value.as_bytes());
     }
 
-    /// A `jsonb` field: version byte 1, then `value` serialized as JSON text.
-    pub(crate) fn jsonb<T: serde::Serialize + ?Sized>(
+    /// A `json` field: `value` serialized as JSON text (json's binary format is its text).
+    pub(crate) fn json<T: serde::Serialize + ?Sized>(
         &mut self,
         value: &T,
     ) -> Result<(), LedgerError> {
         let length_at = self.buffer.len();
         self.buffer.extend_from_slice(&0_i32.to_be_bytes());
-        self.buffer.push(1);
         serde_json::to_writer(&mut self.buffer, value).map_err(|error| {
             LedgerError::InvalidChunk(format!("a JSON value cannot be serialized: {error}"))
         })?;
@@ -159,16 +158,15 @@ mod tests {
     }
 
     #[test]
-    fn jsonb_is_version_one_then_text_with_its_length() {
+    fn json_is_the_text_with_its_length() {
         let mut encoder = CopyBinaryEncoder::new();
         let header = encoder.len();
-        encoder.jsonb(&serde_json::json!({"a": "x\ty"})).unwrap();
+        encoder.json(&serde_json::json!({"a": "x\ty"})).unwrap();
         let bytes = encoder.finish();
         let field = &bytes[header..bytes.len() - 2];
         let text = br#"{"a":"x\ty"}"#;
-        assert_eq!(&field[..4], &((text.len() + 1) as i32).to_be_bytes());
-        assert_eq!(field[4], 1);
-        assert_eq!(&field[5..], text);
+        assert_eq!(&field[..4], &(text.len() as i32).to_be_bytes());
+        assert_eq!(&field[4..], text);
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub async fn keep_message<'c>(
 ) -> Result<KeepOutcome, LedgerError> {
     let arrays = AppendArrays::from_appends(appends)?;
     let rows: Result<Vec<KeptRow>, sqlx::Error> = sqlx::query_as(
-        "SELECT * FROM tally_keep_message($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+        "SELECT * FROM tally_keep_message($1, $2, $3, $4, $5, $6, $7::json[], $8::json[], $9, $10, $11, $12,
                                               $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
     )
     .bind(&arrays.stream_ids)

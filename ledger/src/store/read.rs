@@ -61,7 +61,7 @@ pub struct FilteredPage {
 
 /// Like [`read_all_after`] (the same gate, order and page of `limit` events of any type), but
 /// returns in full only the events whose `event_type` is one of `event_types`: the server does
-/// not render the others' payload and metadata (rendering the jsonb payload to text is most of
+/// not render the others' payload and metadata (sending the payload is most of
 /// the cost of reading the log), and they are left out of [`FilteredPage::events`]. For a
 /// reader that ignores every other type, such as a projector (live or rebuilding) that
 /// declares its types.

@@ -50,7 +50,7 @@ impl RecordedEvent {
 
     /// The stored payload as a JSON tree (not upcast).
     ///
-    /// Errors: [`LedgerError::DomainEvent`] if the stored text is not JSON (PostgreSQL's jsonb
+    /// Errors: [`LedgerError::DomainEvent`] if the stored text is not JSON (PostgreSQL's json type
     /// guarantees it is).
     pub fn payload_value(&self) -> Result<serde_json::Value, LedgerError> {
         serde_json::from_str(self.payload.get()).map_err(|source| {
