@@ -1,7 +1,9 @@
 //! The operations figures shared by `GET /v1/status` and `GET /metrics`: log head, each
-//! projector's checkpoint, watermark and lag, and the oldest writing transaction.
+//! projector's checkpoint, watermark and lag, the oldest writing transaction, and the inbox
+//! translator's queue.
 
 use crate::{ApiError, AppState};
+use ledger::store::inbox_queue::{self, QueueDepth};
 use ledger::store::log_status::{self, ReaderLag, WritingTransaction};
 use ledger::store::{checkpoint, read, Checkpoint, ProjectorFailure};
 use sqlx::pool::PoolConnection;
@@ -41,6 +43,8 @@ pub(crate) struct LogFigures {
     pub projectors: Vec<ProjectorFigures>,
     /// The oldest running transaction of the cluster holding a transaction id.
     pub oldest_writing_transaction: Option<WritingTransaction>,
+    /// Webhook bodies kept but not translated yet, and the oldest one's age.
+    pub inbox_queue: QueueDepth,
 }
 
 /// A pooled connection, its error mapped to a 500.
@@ -92,10 +96,12 @@ pub(crate) async fn gather(
     }
     let oldest_writing_transaction =
         log_status::oldest_writing_transaction(&mut **connection).await?;
+    let inbox_queue = inbox_queue::queue_depth(&mut **connection).await?;
     Ok(LogFigures {
         log_head,
         projectors,
         oldest_writing_transaction,
+        inbox_queue,
     })
 }
 

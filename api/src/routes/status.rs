@@ -5,7 +5,7 @@ use crate::routes::log_figures::{self, milliseconds_precision};
 use crate::{ApiError, AppState};
 use axum::extract::State;
 use axum::Json;
-use ledger::store::{inbox, inbox_queue, webhook_deliveries};
+use ledger::store::{inbox, webhook_deliveries};
 use serde_json::{json, Value};
 use stripe_bridge::StripeEventCoverage;
 
@@ -87,12 +87,7 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         })
     });
     let (translated, ignored, unparsed) = inbox::outcome_counts(&mut *connection).await?;
-    let queue = inbox_queue::queue_depth(&mut *connection).await?;
-    let oldest_pending_age_seconds = queue.oldest_received_at.map(|received_at| {
-        milliseconds_precision(
-            (chrono::Utc::now() - received_at).num_milliseconds().max(0) as f64 / 1000.0,
-        )
-    });
+    let queue = figures.inbox_queue;
     let (received, duplicate, rejected, delivery_unparsed) =
         webhook_deliveries::status_counts(&mut *connection).await?;
     let mut translated_types = Vec::new();
@@ -115,7 +110,7 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         "inbox_translator": {
             "pending": queue.pending,
             "oldest_pending_received_at": time(queue.oldest_received_at),
-            "oldest_pending_age_seconds": oldest_pending_age_seconds,
+            "oldest_pending_age_seconds": queue.oldest_age_seconds.map(milliseconds_precision),
         },
         "webhook_deliveries": {
             "received": received,

@@ -53,12 +53,15 @@ pub struct MessageTranslation {
 }
 
 /// The translation queue's depth.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QueueDepth {
     /// Messages kept and not yet translated.
     pub pending: i64,
     /// When the oldest of them was received (UTC); `None` when the queue is empty.
     pub oldest_received_at: Option<DateTime<Utc>>,
+    /// Its age in seconds (database clock, as the other lags in
+    /// [`crate::store::log_status`]); `None` when the queue is empty.
+    pub oldest_age_seconds: Option<f64>,
 }
 
 /// Keeps `message` in the inbox, queues it for translation and records `delivery` (its status
@@ -68,6 +71,8 @@ pub struct QueueDepth {
 ///
 /// Returns `true` when the message was kept now, `false` for a duplicate (only the delivery
 /// row was written).
+///
+/// Errors: [`LedgerError::Database`]; then nothing was written.
 pub async fn accept_message<'c>(
     executor: impl PgExecutor<'c>,
     message: &ArrivingMessage<'_>,
@@ -107,6 +112,8 @@ pub async fn accept_message<'c>(
 /// Takes the translator lock for the caller's transaction (released at commit or rollback),
 /// waiting for another translator's batch to commit first. Call it before [`read_pending`],
 /// in its own statement, so that the read's snapshot sees that batch's queue deletions.
+///
+/// Errors: [`LedgerError::Database`].
 pub async fn lock_translator(conn: &mut PgConnection) -> Result<(), LedgerError> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(TRANSLATOR_LOCK_KEY)
@@ -117,6 +124,8 @@ pub async fn lock_translator(conn: &mut PgConnection) -> Result<(), LedgerError>
 
 /// Up to `limit` queued messages, oldest inbox position first. Takes no row locks (a row lock
 /// would take a transaction id before the append): hold [`lock_translator`] first.
+///
+/// Errors: [`LedgerError::Database`].
 pub async fn read_pending(
     conn: &mut PgConnection,
     limit: i64,
@@ -135,6 +144,9 @@ pub async fn read_pending(
 
 /// Records each translation's outcome and removes the messages from the queue, in one
 /// statement inside the caller's transaction (the one that appended their events).
+///
+/// Errors: [`LedgerError::Database`], also when an outcome is already recorded (each
+/// message's outcome is written once: primary key).
 pub async fn record_translations(
     conn: &mut PgConnection,
     translations: &[MessageTranslation],
@@ -159,10 +171,20 @@ pub async fn record_translations(
     Ok(())
 }
 
-/// How many kept messages wait for translation, and since when.
+/// How many kept messages wait for translation, since when and for how long.
+///
+/// Errors: [`LedgerError::Database`].
 pub async fn queue_depth<'c>(executor: impl PgExecutor<'c>) -> Result<QueueDepth, LedgerError> {
-    let (pending, oldest_received_at): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
-        "SELECT count(*), min(i.received_at)
+    let (pending, oldest_received_at, oldest_age_seconds): (
+        i64,
+        Option<DateTime<Utc>>,
+        Option<f64>,
+    ) = sqlx::query_as(
+        "SELECT count(*), min(i.received_at),
+                -- NULL for an empty queue (greatest() would turn a NULL into 0).
+                CASE WHEN count(*) > 0
+                     THEN greatest(extract(epoch FROM clock_timestamp() - min(i.received_at)), 0)
+                END::float8
          FROM inbox_pending p JOIN inbox_messages i USING (inbox_position)",
     )
     .fetch_one(executor)
@@ -170,5 +192,6 @@ pub async fn queue_depth<'c>(executor: impl PgExecutor<'c>) -> Result<QueueDepth
     Ok(QueueDepth {
         pending,
         oldest_received_at,
+        oldest_age_seconds,
     })
 }
