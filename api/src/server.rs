@@ -1,12 +1,13 @@
 //! Running the service: the HTTP server, one task per projector, and the cross-process
 //! wake-ups (NOTIFY/LISTEN), stopped together.
 
-use crate::{router, AppState};
+use crate::{router, ApiError, AppState};
 use ledger::store::EventStore;
 use ledger::store::FeedNotifications;
-use projections::projector::run_until_stopped;
+use projections::projector::{catch_up_all, run_until_stopped};
 use sqlx::PgPool;
 use std::net::SocketAddr;
+use stripe_bridge::inbox_translator::translate_all_pending;
 use stripe_bridge::WebhookSecrets;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -115,6 +116,17 @@ pub async fn start(
 }
 
 impl RunningServer {
+    /// Waits until every webhook body kept so far is translated (whichever translator does
+    /// it) and every projection has applied the whole log: what the running tasks would reach
+    /// on their own within milliseconds, done now, before a caller reads the read models.
+    ///
+    /// Errors: [`ApiError`] from storage, or a projector stopped at an event it cannot apply.
+    pub async fn settle(&self) -> Result<(), ApiError> {
+        translate_all_pending(&self.state.pool, &self.state.append_signal).await?;
+        catch_up_all(&self.state.pool, &self.state.projectors).await?;
+        Ok(())
+    }
+
     /// Stops accepting requests, gives in-flight ones up to [`SHUTDOWN_GRACE`] to finish
     /// (idle keep-alive connections would otherwise hold the server open), and stops the
     /// projectors.

@@ -4,12 +4,10 @@
 use api::commands::post_signed_webhooks;
 use api::server::{self, RunningServer};
 use ledger::store::test_database::TestDatabase;
-use projections::projector::catch_up_all;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use std::sync::Arc;
-use stripe_bridge::inbox_translator::translate_all_pending;
 
 /// A recorded history with its expected reports (files under `replay-tests/fixtures/`).
 #[derive(Debug, Clone, Copy)]
@@ -159,12 +157,10 @@ impl Replay {
     /// Waits until the inbox translator has translated every kept webhook body and every
     /// projection has applied the whole log.
     pub async fn catch_up(&self) {
-        translate_all_pending(&self.database.pool, &self.server.state.append_signal)
+        self.server
+            .settle()
             .await
-            .expect("the inbox is translated");
-        catch_up_all(&self.database.pool, &self.server.state.projectors)
-            .await
-            .expect("projections catch up");
+            .expect("the inbox is translated and projections catch up");
     }
 
     /// GETs `path` and returns the JSON body (asserting 200).

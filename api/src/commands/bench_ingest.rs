@@ -100,7 +100,7 @@ pub async fn bench_ingest(
     // The endpoint answers once a body is kept; translation and projection follow behind.
     // Time how long they take to finish the run's bodies, for the end-to-end rate.
     let drained = Instant::now();
-    let settled = settle(&database.pool, &running).await;
+    let settled = running.settle().await;
     let drain_seconds = drained.elapsed().as_secs_f64();
     let steady = if options.steady_rate > 0 && webhook.is_ok() && settled.is_ok() {
         println!(
@@ -170,15 +170,6 @@ pub async fn bench_ingest(
             steady.not_projected
         );
     }
-    Ok(())
-}
-
-/// Waits until the inbox translator has translated every kept body and every projection has
-/// applied the whole log.
-async fn settle(pool: &sqlx::PgPool, running: &server::RunningServer) -> anyhow::Result<()> {
-    stripe_bridge::inbox_translator::translate_all_pending(pool, &running.state.append_signal)
-        .await?;
-    projections::projector::catch_up_all(pool, &running.state.projectors).await?;
     Ok(())
 }
 

@@ -3,13 +3,11 @@
 use crate::commands::{open_database, post_signed_webhooks, print_mrr_table, shutdown_signal};
 use crate::config::webhook_secrets_from_env;
 use crate::server;
-use projections::projector::catch_up_all;
 use projections::rules::Month;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
-use stripe_bridge::inbox_translator::translate_all_pending;
 use stripe_bridge::WebhookSecrets;
 
 /// The bundled sample history: the `acme-small` dataset's Stripe Events (150 customers, 2025),
@@ -62,8 +60,7 @@ pub async fn demo(
     );
     let caught_up = Instant::now();
     // The server's translator works behind the answers; finish its queue, then the projectors.
-    translate_all_pending(&database.pool, &running.state.append_signal).await?;
-    catch_up_all(&database.pool, &running.state.projectors).await?;
+    running.settle().await?;
     println!(
         "  inbox translated and projections caught up {:.2} s after the last delivery",
         caught_up.elapsed().as_secs_f64()
