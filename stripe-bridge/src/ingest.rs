@@ -198,15 +198,6 @@ pub async fn ingest_stripe_event(
     channel: IngestChannel,
     body: &[u8],
 ) -> Result<IngestReport, IngestError> {
-    ingest(pool, append_signal, channel, body).await
-}
-
-async fn ingest(
-    pool: &PgPool,
-    append_signal: &AppendSignal,
-    channel: IngestChannel,
-    body: &[u8],
-) -> Result<IngestReport, IngestError> {
     let prepared = prepare_stripe_event(channel, body);
     let mut report = IngestReport {
         message_key: prepared.message_key.clone(),
