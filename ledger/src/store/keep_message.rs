@@ -1,8 +1,7 @@
-//! Keeping one verified inbound message in one round trip (`tally_keep_message`, migration
-//! 0013): the duplicate check, the multi-stream append of its domain events, the raw body in
-//! the inbox, in one autocommitted statement. (The SQL function can also write a webhook
-//! delivery-log row; the webhook endpoint now keeps bodies first instead, through
-//! [`crate::store::inbox_queue::accept_message`], so this path passes none.)
+//! Keeping one verified inbound message in one round trip (`tally_keep_message`, migrations
+//! 0013 and 0017): the duplicate check, the multi-stream append of its domain events and the
+//! raw body in the inbox, in one autocommitted statement. (Webhook deliveries are kept first
+//! instead, through [`crate::store::inbox_queue::accept_message`].)
 
 use crate::store::append::{map_append_error, AppendArrays, AppendedEvent, StreamAppend};
 use crate::store::inbox::InboxMessage;
@@ -26,8 +25,9 @@ pub enum KeepOutcome {
 }
 
 /// Keeps `message` with the domain events of `appends` (any stream count; each stream's
-/// expected version is checked as in [`crate::store::append::append_streams_in`]). One statement, autocommitted when `executor` is a
-/// pool: when it returns `Ok`, everything is durable. Signal the process's
+/// expected version is checked as in [`crate::store::append::append_streams_in`]). One
+/// statement, autocommitted when `executor` is a pool: when it returns `Ok`, everything is
+/// durable. Signal the process's
 /// [`crate::store::AppendSignal`] after a [`KeepOutcome::Kept`] with events.
 ///
 /// Errors: those of the append ([`LedgerError::WrongExpectedVersion`],
@@ -40,8 +40,8 @@ pub async fn keep_message<'c>(
 ) -> Result<KeepOutcome, LedgerError> {
     let arrays = AppendArrays::from_appends(appends)?;
     let rows: Result<Vec<KeptRow>, sqlx::Error> = sqlx::query_as(
-        "SELECT * FROM tally_keep_message($1, $2, $3, $4, $5, $6, $7::json[], $8::json[], $9, $10, $11, $12,
-                                              $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+        "SELECT * FROM tally_keep_message($1, $2, $3, $4, $5, $6, $7::json[], $8::json[], $9,
+                                          $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(&arrays.stream_ids)
     .bind(&arrays.expected_versions)
@@ -59,13 +59,6 @@ pub async fn keep_message<'c>(
     .bind(message.outcome.as_str())
     .bind(message.reason)
     .bind(message.event_count)
-    // No delivery-log row: status, Stripe Event id, type, reason, size, signature time.
-    .bind(None::<&str>)
-    .bind(None::<&str>)
-    .bind(None::<&str>)
-    .bind(None::<&str>)
-    .bind(None::<i64>)
-    .bind(None::<chrono::DateTime<chrono::Utc>>)
     .fetch_all(executor)
     .await;
     let rows = match rows {
