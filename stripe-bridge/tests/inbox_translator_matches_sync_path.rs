@@ -9,6 +9,8 @@ use ledger::store::inbox_queue::queue_depth;
 use ledger::store::test_database::TestDatabase;
 use ledger::store::AppendSignal;
 use sqlx::{PgPool, Row};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use stripe_bridge::inbox_translator::{translate_all_pending, translate_next_batch, InboxWakeup};
 use stripe_bridge::ingest::{ingest_stripe_event, IngestChannel};
 use stripe_bridge::webhook_inbox::{accept_stripe_webhook, WebhookDeliveryFacts};
@@ -63,13 +65,16 @@ async fn racing_translators_store_what_translation_on_arrival_stores() {
 
     let inbox_first = TestDatabase::create().await;
     let pool = inbox_first.pool.clone();
+    // Two translators race each other for as long as bodies arrive (not a fixed number of
+    // passes, which could end before the first body or start after the last).
+    let accepting = Arc::new(AtomicBool::new(true));
     let racing: Vec<_> = (0..2)
         .map(|_| {
-            let pool = pool.clone();
+            let (pool, accepting) = (pool.clone(), accepting.clone());
             tokio::spawn(async move {
                 let signal = AppendSignal::new();
                 let mut translated = 0;
-                for _ in 0..200 {
+                while accepting.load(Ordering::Acquire) {
                     translated += translate_next_batch(&pool, &signal, 25)
                         .await
                         .expect("translate a batch");
@@ -92,6 +97,7 @@ async fn racing_translators_store_what_translation_on_arrival_stores() {
             duplicates += 1;
         }
     }
+    accepting.store(false, Ordering::Release);
     let mut translated_by_racers = 0;
     for racer in racing {
         translated_by_racers += racer.await.expect("translator task");
