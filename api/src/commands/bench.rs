@@ -333,7 +333,7 @@ async fn lag_under_stream(
 }
 
 /// The `q` quantile (0..=1) of `values`, nearest rank; NaN for none.
-fn percentile(values: &[f64], q: f64) -> f64 {
+pub(super) fn percentile(values: &[f64], q: f64) -> f64 {
     if values.is_empty() {
         return f64::NAN;
     }
