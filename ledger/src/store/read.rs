@@ -145,7 +145,10 @@ pub async fn read_positions<'c>(
 }
 
 /// Reads the stored events among `event_ids` (ids not stored are left out), in global
-/// position order.
+/// position order. Ungated: it also returns events of transactions committed after a
+/// still-running one, which the feed would hold back.
+///
+/// Errors: [`LedgerError::Database`], also for a stored row whose metadata does not decode.
 pub async fn read_event_ids<'c>(
     executor: impl PgExecutor<'c>,
     event_ids: &[uuid::Uuid],
