@@ -4,6 +4,7 @@
 
 mod support;
 
+use ledger::store::read;
 use ledger::store::test_database::TestDatabase;
 use ledger::store::{
     AppendSignal, EventStore, ExpectedVersion, FeedCursor, FeedNotifications, SubscriptionOptions,
@@ -94,4 +95,57 @@ async fn another_process_is_woken_by_the_debounced_notify() {
         .expect("task")
         .expect("page");
     assert_eq!(page[0].payload_value().expect("json")["label"], "elsewhere");
+}
+
+/// After a full page the next one is read ahead; a read-ahead that found nothing ran before
+/// the events appended since, so it must not count as "caught up": the next call reads again.
+#[tokio::test]
+async fn a_page_read_ahead_before_an_append_does_not_hide_it() {
+    let database = TestDatabase::create().await;
+    let store = EventStore::new(database.pool.clone());
+    let labels = ["a", "b", "c", "d"].map(new_event);
+    store
+        .append("customer-cus_1", ExpectedVersion::NoStream, &labels)
+        .await
+        .expect("append");
+    let mut subscription = store.subscribe(FeedCursor::default(), NO_POLLING);
+    let first = subscription.try_next_batch().await.expect("first page");
+    let second = subscription.try_next_batch().await.expect("second page");
+    let positions: Vec<i64> = first
+        .iter()
+        .chain(&second)
+        .map(|event| event.global_position)
+        .collect();
+    assert_eq!(positions, [1, 2, 3, 4], "every event once, in order");
+    // The second page was full: a read-ahead of the (empty) rest is now under way or done.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    store
+        .append(
+            "customer-cus_1",
+            ExpectedVersion::Exact(4),
+            &[new_event("after the read-ahead")],
+        )
+        .await
+        .expect("append");
+    // Other tests' transactions on the shared test cluster can hold the feed's gate back for a
+    // moment: wait until a fresh read delivers the event, then ask the subscription once.
+    let after_four = subscription.cursor();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while read::read_all_after(&database.pool, after_four, 10)
+        .await
+        .expect("fresh read")
+        .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the event never became deliverable"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let page = subscription
+        .try_next_batch()
+        .await
+        .expect("read again, not the empty read-ahead");
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].global_position, 5);
 }
