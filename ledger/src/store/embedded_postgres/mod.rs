@@ -21,6 +21,7 @@ mod postmaster_pid;
 mod run_as_postgres;
 mod server_binaries;
 mod server_commands;
+mod server_settings;
 
 pub use server_binaries::{find_server_binaries, find_server_binaries_in};
 

@@ -3,6 +3,7 @@
 
 use super::data_dir::path_arg;
 use super::postmaster_pid::PostmasterPid;
+use super::server_settings::{machine_memory_kib, shared_buffers_mb};
 use super::{EmbeddedPostgres, PORT, SUPERUSER};
 use crate::LedgerError;
 use std::fmt::Write as _;
@@ -109,7 +110,8 @@ impl EmbeddedPostgres {
         Ok(())
     }
 
-    /// `pg_ctl start -w`, listening only on the socket in the data folder.
+    /// `pg_ctl start -w`, listening only on the socket in the data folder, with the
+    /// `shared_buffers` of [`shared_buffers_mb`].
     pub(super) async fn start_server(&self) -> Result<(), LedgerError> {
         let dir = path_arg(&self.data_dir)?;
         let log = self.data_dir.join("server.log");
@@ -122,7 +124,10 @@ impl EmbeddedPostgres {
             "-o".to_owned(),
             // pg_ctl hands this string to /bin/sh: the path is single-quoted (and was checked
             // to hold no quote, `$`, backquote or backslash).
-            format!("-c listen_addresses='' -k '{dir}' -p {PORT}"),
+            format!(
+                "-c listen_addresses='' -k '{dir}' -p {PORT} -c shared_buffers={}MB",
+                shared_buffers_mb(machine_memory_kib())
+            ),
             "start".to_owned(),
         ];
         let output = self.run(&self.bin("pg_ctl"), &args, "pg_ctl start").await?;
