@@ -50,6 +50,12 @@ fn every_version_of_every_event_type_has_a_sample_that_reads_as_the_current_even
             let rewritten = DomainEvent::from_stored(event_type, current, event.to_payload())
                 .unwrap_or_else(|e| panic!("{}: rewritten: {e}", path.display()));
             assert_eq!(rewritten, event, "{}", path.display());
+            // Read from the stored text (the log's path: typed straight from the text at the
+            // current version, through the upcasters before it), the same event.
+            let text = sample.payload.to_string();
+            let from_text = DomainEvent::from_stored_text(event_type, version, &text)
+                .unwrap_or_else(|e| panic!("{}: from text: {e}", path.display()));
+            assert_eq!(from_text, event, "{}: from text", path.display());
             if version == current {
                 // The current shape was not changed in place: this build writes the sample.
                 assert_eq!(

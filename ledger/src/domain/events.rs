@@ -362,58 +362,73 @@ impl DomainEvent {
         payload: serde_json::Value,
     ) -> Result<Self, DomainEventError> {
         let payload = upcast_to_current(event_type, schema_version, payload)?;
+        Self::from_current(event_type, schema_version, payload)
+    }
+
+    /// Reads a stored event back from its payload's JSON text (what the log stores): like
+    /// [`DomainEvent::from_stored`], but a payload already at its type's current schema version
+    /// is deserialized straight from the text into its type, without building a
+    /// `serde_json::Value` tree first (the tree cost ~7 us of a 1.3 KB payload's decode, more
+    /// than the typed decode itself). Older versions go through the upcasters as JSON trees.
+    ///
+    /// Errors: as [`DomainEvent::from_stored`]; [`DomainEventError::BadPayload`] also for text
+    /// that is not JSON.
+    pub fn from_stored_text(
+        event_type: &str,
+        schema_version: i32,
+        payload: &str,
+    ) -> Result<Self, DomainEventError> {
+        if current_schema_version(event_type) == Some(schema_version) {
+            return Self::from_current(event_type, schema_version, payload);
+        }
+        let value =
+            serde_json::from_str(payload).map_err(|source| DomainEventError::BadPayload {
+                event_type: event_type.to_owned(),
+                source,
+            })?;
+        Self::from_stored(event_type, schema_version, value)
+    }
+
+    /// Deserializes a payload at its type's current schema version into its type.
+    fn from_current(
+        event_type: &str,
+        schema_version: i32,
+        payload: impl CurrentPayload,
+    ) -> Result<Self, DomainEventError> {
         let bad = |source| DomainEventError::BadPayload {
             event_type: event_type.to_owned(),
             source,
         };
         Ok(match event_type {
-            "CustomerObserved" => {
-                Self::CustomerObserved(serde_json::from_value(payload).map_err(bad)?)
-            }
-            "SubscriptionObserved" => {
-                Self::SubscriptionObserved(serde_json::from_value(payload).map_err(bad)?)
-            }
-            "DiscountObserved" => {
-                Self::DiscountObserved(serde_json::from_value(payload).map_err(bad)?)
-            }
-            "InvoiceObserved" => {
-                Self::InvoiceObserved(serde_json::from_value(payload).map_err(bad)?)
-            }
-            "ChargeObserved" => Self::ChargeObserved(serde_json::from_value(payload).map_err(bad)?),
-            "CouponObserved" => Self::CouponObserved(serde_json::from_value(payload).map_err(bad)?),
-            "RefundObserved" => Self::RefundObserved(serde_json::from_value(payload).map_err(bad)?),
-            "DisputeObserved" => {
-                Self::DisputeObserved(serde_json::from_value(payload).map_err(bad)?)
-            }
-            "CreditNoteObserved" => {
-                Self::CreditNoteObserved(serde_json::from_value(payload).map_err(bad)?)
-            }
+            "CustomerObserved" => Self::CustomerObserved(payload.decode().map_err(bad)?),
+            "SubscriptionObserved" => Self::SubscriptionObserved(payload.decode().map_err(bad)?),
+            "DiscountObserved" => Self::DiscountObserved(payload.decode().map_err(bad)?),
+            "InvoiceObserved" => Self::InvoiceObserved(payload.decode().map_err(bad)?),
+            "ChargeObserved" => Self::ChargeObserved(payload.decode().map_err(bad)?),
+            "CouponObserved" => Self::CouponObserved(payload.decode().map_err(bad)?),
+            "RefundObserved" => Self::RefundObserved(payload.decode().map_err(bad)?),
+            "DisputeObserved" => Self::DisputeObserved(payload.decode().map_err(bad)?),
+            "CreditNoteObserved" => Self::CreditNoteObserved(payload.decode().map_err(bad)?),
             "InvoicePaymentObserved" => {
-                Self::InvoicePaymentObserved(serde_json::from_value(payload).map_err(bad)?)
+                Self::InvoicePaymentObserved(payload.decode().map_err(bad)?)
             }
-            "ProductObserved" => {
-                Self::ProductObserved(serde_json::from_value(payload).map_err(bad)?)
+            "ProductObserved" => Self::ProductObserved(payload.decode().map_err(bad)?),
+            "PriceObserved" => Self::PriceObserved(payload.decode().map_err(bad)?),
+            "ActiveEntitlementSummaryObserved" => {
+                Self::ActiveEntitlementSummaryObserved(payload.decode().map_err(bad)?)
             }
-            "PriceObserved" => Self::PriceObserved(serde_json::from_value(payload).map_err(bad)?),
-            "ActiveEntitlementSummaryObserved" => Self::ActiveEntitlementSummaryObserved(
-                serde_json::from_value(payload).map_err(bad)?,
-            ),
             "StripeCommandRequested" => {
-                Self::StripeCommandRequested(serde_json::from_value(payload).map_err(bad)?)
+                Self::StripeCommandRequested(payload.decode().map_err(bad)?)
             }
             "StripeCommandSucceeded" => {
-                Self::StripeCommandSucceeded(serde_json::from_value(payload).map_err(bad)?)
+                Self::StripeCommandSucceeded(payload.decode().map_err(bad)?)
             }
-            "StripeCommandFailed" => {
-                Self::StripeCommandFailed(serde_json::from_value(payload).map_err(bad)?)
-            }
-            "StripeCommandEchoed" => {
-                Self::StripeCommandEchoed(serde_json::from_value(payload).map_err(bad)?)
-            }
+            "StripeCommandFailed" => Self::StripeCommandFailed(payload.decode().map_err(bad)?),
+            "StripeCommandEchoed" => Self::StripeCommandEchoed(payload.decode().map_err(bad)?),
             "UsageIncrementRecorded" => {
-                Self::UsageIncrementRecorded(serde_json::from_value(payload).map_err(bad)?)
+                Self::UsageIncrementRecorded(payload.decode().map_err(bad)?)
             }
-            "CatalogChanged" => Self::CatalogChanged(serde_json::from_value(payload).map_err(bad)?),
+            "CatalogChanged" => Self::CatalogChanged(payload.decode().map_err(bad)?),
             _ => {
                 return Err(DomainEventError::UnknownType {
                     event_type: event_type.to_owned(),
@@ -421,5 +436,25 @@ impl DomainEvent {
                 })
             }
         })
+    }
+}
+
+/// A payload at its type's current schema version, in one of the forms it is decoded from.
+trait CurrentPayload {
+    /// Deserializes the payload into `T`.
+    fn decode<T: serde::de::DeserializeOwned>(self) -> Result<T, serde_json::Error>;
+}
+
+/// An upcast payload, as a JSON tree.
+impl CurrentPayload for serde_json::Value {
+    fn decode<T: serde::de::DeserializeOwned>(self) -> Result<T, serde_json::Error> {
+        serde_json::from_value(self)
+    }
+}
+
+/// A stored payload's JSON text.
+impl CurrentPayload for &str {
+    fn decode<T: serde::de::DeserializeOwned>(self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self)
     }
 }

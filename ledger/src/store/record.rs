@@ -41,10 +41,10 @@ impl RecordedEvent {
     ///
     /// Errors: [`LedgerError::DomainEvent`] for an unknown type or a payload that does not match.
     pub fn domain_event(&self) -> Result<DomainEvent, LedgerError> {
-        Ok(DomainEvent::from_stored(
+        Ok(DomainEvent::from_stored_text(
             &self.event_type,
             self.schema_version,
-            self.payload_value()?,
+            self.payload.get(),
         )?)
     }
 
