@@ -3,6 +3,7 @@
 
 use crate::ProjectionError;
 use ledger::domain::SubscriptionSnapshot;
+use sqlx::types::Json;
 use sqlx::{PgPool, Row};
 
 /// Each subscription's latest snapshot by the order key of revenue-rules.md §6 (effective
@@ -21,6 +22,6 @@ pub async fn latest_subscription_snapshots(
     .fetch_all(pool)
     .await?;
     rows.iter()
-        .map(|row| Ok(serde_json::from_value(row.try_get("snapshot")?)?))
+        .map(|row| Ok(row.try_get::<Json<SubscriptionSnapshot>, _>("snapshot")?.0))
         .collect()
 }

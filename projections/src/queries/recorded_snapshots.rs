@@ -6,6 +6,7 @@ use crate::rules::{Observed, RecordedMrrSnapshots, RecordedSnapshot, SnapshotSou
 use crate::ProjectionError;
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
+use sqlx::types::Json;
 use sqlx::{PgPool, Row};
 
 /// Which rows of a snapshot table to load.
@@ -76,7 +77,7 @@ pub(crate) async fn load_recorded<T: DeserializeOwned>(
                     effective_at: row.try_get("effective_at")?,
                     change: serde_json::from_value(serde_json::Value::String(change))?,
                     source_id: row.try_get("source_id")?,
-                    snapshot: serde_json::from_value(row.try_get("snapshot")?)?,
+                    snapshot: row.try_get::<Json<T>, _>("snapshot")?.0,
                 },
                 source: SnapshotSource {
                     recorded_at: row.try_get("recorded_at")?,

@@ -8,6 +8,8 @@ use ledger::domain::ObservedChange;
 use ledger::store::RecordedEvent;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::value::RawValue;
+use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor, Row};
 
 /// One of the snapshot tables of `migrations/0002_read_models.sql`.
@@ -46,7 +48,8 @@ pub(crate) struct SnapshotRow {
     pub effective_at: DateTime<Utc>,
     pub change: ObservedChange,
     pub source_id: String,
-    pub snapshot: serde_json::Value,
+    /// The snapshot's JSON text, serialized straight from its type (no `Value` tree).
+    pub snapshot: Box<RawValue>,
 }
 
 impl SnapshotRow {
@@ -69,7 +72,7 @@ impl SnapshotRow {
                 .stripe_event_id
                 .clone()
                 .unwrap_or_else(|| event.event_id.to_string()),
-            snapshot: serde_json::to_value(snapshot)?,
+            snapshot: serde_json::value::to_raw_value(snapshot)?,
         })
     }
 }
@@ -97,7 +100,7 @@ pub(crate) async fn insert_snapshots(
         ranks.push(i16::from(row.change.rank()));
         sources.push(row.source_id.as_str());
         changes.push(change_name(row.change)?);
-        snapshots.push(&row.snapshot);
+        snapshots.push(Json(row.snapshot.as_ref()));
     }
     let sql = format!(
         "INSERT INTO {} (scope, object_id, effective_at, change_rank, source_id, change, snapshot)
@@ -168,7 +171,7 @@ async fn load_snapshots_by<'c, T: DeserializeOwned>(
                 effective_at: row.try_get("effective_at")?,
                 change: serde_json::from_value(serde_json::Value::String(change))?,
                 source_id: row.try_get("source_id")?,
-                snapshot: serde_json::from_value(row.try_get("snapshot")?)?,
+                snapshot: row.try_get::<Json<T>, _>("snapshot")?.0,
             };
             Ok((row.try_get("key")?, observed))
         })
