@@ -74,7 +74,7 @@ pub async fn bench_projections(
         "raw read + decode ({events} events)  | {raw_rate:>10.0} events/s | {seconds:.1} s"
     ));
     let projectors = Projectors::default();
-    for (name, (events, seconds)) in [
+    for (name, rebuilt) in [
         ("mrr", rebuild_timed(&pool, &projectors.mrr).await?),
         ("cash", rebuild_timed(&pool, &projectors.cash).await?),
         (
@@ -82,10 +82,17 @@ pub async fn bench_projections(
             rebuild_timed(&pool, &projectors.customer_events).await?,
         ),
     ] {
-        let rate = events as f64 / seconds;
+        let rate = rebuilt.events as f64 / rebuilt.seconds;
+        let steps: Vec<String> = rebuilt
+            .steps
+            .iter()
+            .map(|(step, seconds)| format!("{step} {seconds:.1} s"))
+            .collect();
         figures.push(format!(
-            "rebuild {name:<16} | {rate:>10.0} events/s | {seconds:.1} s, {:.2}x raw read",
-            rate / raw_rate
+            "rebuild {name:<16} | {rate:>10.0} events/s | {:.1} s, {:.2}x raw read ({})",
+            rebuilt.seconds,
+            rate / raw_rate,
+            steps.join(", ")
         ));
     }
     let from = Month::containing_day(history.start.date_naive());
@@ -203,8 +210,18 @@ async fn raw_read(pool: &PgPool) -> anyhow::Result<(u64, f64)> {
     Ok((events, started.elapsed().as_secs_f64()))
 }
 
-/// Rebuilds one projection; returns (events replayed, seconds).
-async fn rebuild_timed<P: Projector>(pool: &PgPool, projector: &P) -> anyhow::Result<(u64, f64)> {
+/// One timed rebuild.
+struct TimedRebuild {
+    /// Events applied to the new version.
+    events: u64,
+    /// Wall time of the whole rebuild.
+    seconds: f64,
+    /// Wall time of each step, in order: `replaying`, then the steps the rebuild reports.
+    steps: Vec<(&'static str, f64)>,
+}
+
+/// Rebuilds one projection, timing it and each of its steps.
+async fn rebuild_timed<P: Projector>(pool: &PgPool, projector: &P) -> anyhow::Result<TimedRebuild> {
     let head = read::log_head(pool).await?;
     let bar = ProgressBar::new(u64::try_from(head).unwrap_or(0)).with_style(
         ProgressStyle::with_template(
@@ -214,14 +231,25 @@ async fn rebuild_timed<P: Projector>(pool: &PgPool, projector: &P) -> anyhow::Re
     );
     bar.set_prefix(projector.name());
     let started = Instant::now();
+    let mut steps: Vec<(&'static str, f64)> = Vec::new();
+    let (mut step, mut step_started) = ("replaying", Instant::now());
     let outcome = rebuild_with_progress(pool, projector, &mut |progress| match progress {
         projections::projector::RebuildProgress::Replayed { events } => bar.set_position(events),
-        projections::projector::RebuildProgress::Step(step) => bar.set_message(step),
+        projections::projector::RebuildProgress::Step(next) => {
+            steps.push((step, step_started.elapsed().as_secs_f64()));
+            (step, step_started) = (next, Instant::now());
+            bar.set_message(next);
+        }
     })
     .await;
+    steps.push((step, step_started.elapsed().as_secs_f64()));
     bar.finish_and_clear();
     let outcome = outcome?;
-    Ok((outcome.events_applied, started.elapsed().as_secs_f64()))
+    Ok(TimedRebuild {
+        events: outcome.events_applied,
+        seconds: started.elapsed().as_secs_f64(),
+        steps,
+    })
 }
 
 /// Runs of each report over `from..=to` in usd: 50, or fewer when they take longer than
