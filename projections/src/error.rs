@@ -40,6 +40,15 @@ pub enum ProjectionError {
         /// The projection.
         projection: String,
     },
+    /// A rebuild could not copy an index of the live read-model version to the new one (its
+    /// definition does not name the live table the way `pg_get_indexdef` does).
+    #[error("cannot create index on {table} from the live version's definition: {definition}")]
+    IndexNotRetargetable {
+        /// The new version's table, schema-qualified.
+        table: String,
+        /// The live version's `CREATE INDEX` statement.
+        definition: String,
+    },
     /// The checkpoint of the version a rebuild is building was moved by someone else.
     #[error("the checkpoint of version {version} of projection {projection} was moved by another process during the rebuild")]
     RebuildInterfered {

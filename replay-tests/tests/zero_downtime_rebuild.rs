@@ -211,3 +211,101 @@ async fn a_poison_event_stops_the_projector_and_a_rebuild_before_any_switch() {
     );
     replay.stop().await;
 }
+
+/// Every index definition of `schema`'s tables, with the schema name taken out (so two
+/// versions compare equal when their indexes are the same).
+async fn index_definitions(pool: &PgPool, schema: &str) -> Vec<String> {
+    let definitions: Vec<String> = sqlx::query_scalar(
+        "SELECT replace(indexdef, schemaname || '.', '') FROM pg_indexes
+          WHERE schemaname = $1 ORDER BY indexname",
+    )
+    .bind(schema)
+    .fetch_all(pool)
+    .await
+    .expect("pg_indexes");
+    definitions
+}
+
+/// Rebuilds replay into tables without indexes and build them afterwards
+/// (`Projector::bulk_only_inserts`): the new version ends with the same indexes and key
+/// constraints as the old, and a snapshot the log holds twice under one key (the same Stripe
+/// event recorded twice, which `ON CONFLICT DO NOTHING` skips incrementally) is kept once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rebuild_builds_deferred_indexes_and_keeps_a_twice_recorded_snapshot_once() {
+    let replay = Replay::start().await;
+    replay.deliver(&ACME_SMALL, Delivery::InOrder).await;
+    replay.catch_up().await;
+    let pool = replay.database.pool.clone();
+    let projectors = replay.server.state.projectors;
+
+    // The first invoice snapshot, recorded a second time under a new event id.
+    let (stream_id, schema_version, payload, metadata, effective_at): (
+        String,
+        i32,
+        serde_json::Value,
+        serde_json::Value,
+        chrono::DateTime<Utc>,
+    ) = sqlx::query_as(
+        "SELECT stream_id, schema_version, payload::jsonb, metadata::jsonb, effective_at FROM events
+          WHERE event_type = 'InvoiceObserved' ORDER BY global_position LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("an invoice snapshot in the log");
+    let again = NewEvent {
+        event_id: uuid::Uuid::now_v7(),
+        event_type: "InvoiceObserved".to_owned(),
+        schema_version,
+        payload,
+        metadata: serde_json::from_value(metadata).expect("metadata"),
+        effective_at,
+    };
+    assert!(again.metadata.stripe_event_id.is_some());
+    EventStore::new(pool.clone())
+        .append(&stream_id, ExpectedVersion::Any, &[again])
+        .await
+        .expect("append");
+    replay.server.state.append_signal.notify();
+    replay.catch_up().await;
+    let incremental = replay.all_answers(&ACME_SMALL).await;
+
+    let before_cash = read_model_fingerprint(&pool, &projectors.cash)
+        .await
+        .expect("fingerprint");
+    let cash_indexes = index_definitions(&pool, "read_model_cash_v1").await;
+    assert!(cash_indexes.len() >= 4, "{cash_indexes:?}");
+    rebuild_with_progress(&pool, &projectors.cash, &mut |_| {})
+        .await
+        .expect("cash rebuild");
+    assert_eq!(
+        index_definitions(&pool, "read_model_cash_v2").await,
+        cash_indexes
+    );
+    assert_eq!(
+        read_model_fingerprint(&pool, &projectors.cash)
+            .await
+            .expect("fingerprint"),
+        before_cash,
+        "the twice-recorded snapshot is kept once, as incrementally"
+    );
+
+    let before_events = read_model_fingerprint(&pool, &projectors.customer_events)
+        .await
+        .expect("fingerprint");
+    let event_indexes = index_definitions(&pool, "read_model_customer_events_v1").await;
+    rebuild_with_progress(&pool, &projectors.customer_events, &mut |_| {})
+        .await
+        .expect("customer_events rebuild");
+    assert_eq!(
+        index_definitions(&pool, "read_model_customer_events_v2").await,
+        event_indexes
+    );
+    assert_eq!(
+        read_model_fingerprint(&pool, &projectors.customer_events)
+            .await
+            .expect("fingerprint"),
+        before_events
+    );
+    assert_eq!(replay.all_answers(&ACME_SMALL).await, incremental);
+    replay.stop().await;
+}

@@ -57,6 +57,16 @@ pub trait Projector: Send + Sync + 'static {
         self.apply(conn, events)
     }
 
+    /// Whether a rebuild may replay into tables without indexes and build them after the
+    /// replay (one sorted build per index instead of one B-tree insertion per row and index;
+    /// measured on the cash snapshots: 2.6 s of inserts became 0.35 s plus 0.66 s of builds).
+    /// True only when [`Projector::apply_bulk`] just inserts rows, `ON CONFLICT DO NOTHING`
+    /// at most, and reads nothing back: the rebuild then removes rows stored twice under one
+    /// key before adding the key, keeping the first. Defaults to `false`.
+    fn bulk_only_inserts(&self) -> bool {
+        false
+    }
+
     /// Called once after the last [`Projector::apply_bulk`] of a rebuild, before the version is
     /// caught up incrementally and switched to: derives whatever `apply_bulk` left out, in
     /// short transactions that write `version` (see [`versions`]). Defaults to nothing.

@@ -7,6 +7,9 @@
 //! 2. Replay the log into it in large pages through [`Projector::apply_bulk`] (the next page is
 //!    read while the current one is written), then [`Projector::finish_bulk`] derives what the
 //!    bulk path left out (set-based).
+//!    A projector whose bulk path only inserts ([`Projector::bulk_only_inserts`]) replays
+//!    into tables without indexes; they are built after the replay, before deriving, each
+//!    filled table made durable first so its indexes are built once (logged).
 //! 3. SET LOGGED + ANALYZE, then catch it up incrementally ([`Projector::apply`]) with the
 //!    events appended meanwhile.
 //! 4. One transaction: the live checkpoint becomes N+1's and every reader view is repointed.
@@ -40,7 +43,7 @@ pub enum RebuildProgress {
         /// Count since the start of the rebuild.
         events: u64,
     },
-    /// A step after the replay: `deriving`, `making durable`, `catching up`, `switching`,
+    /// A step after the replay: `building indexes`, `deriving`, `making durable`, `catching up`, `switching`,
     /// `dropping old version`.
     Step(&'static str),
 }
@@ -108,8 +111,13 @@ async fn build_and_switch<P: Projector>(
         .max()
         .unwrap_or(live.version)
         + 1;
-    versions::create_version(pool, name, tables, live.version, version).await?;
-    let built = replay_and_catch_up(pool, projector, version, progress).await;
+    let indexes = if projector.bulk_only_inserts() {
+        versions::NewIndexes::Deferred
+    } else {
+        versions::NewIndexes::Copied
+    };
+    versions::create_version(pool, name, tables, live.version, version, indexes).await?;
+    let built = replay_and_catch_up(pool, projector, live.version, version, progress).await;
     if let Err(error) = &built {
         if !matches!(error, ProjectionError::PoisonEvent { .. }) {
             // Poison events were recorded by the batch; record anything else too.
@@ -154,6 +162,7 @@ async fn build_and_switch<P: Projector>(
 async fn replay_and_catch_up<P: Projector>(
     pool: &PgPool,
     projector: &P,
+    live_version: i32,
     version: i32,
     progress: &mut (dyn FnMut(RebuildProgress) + Send),
 ) -> Result<(), ProjectionError> {
@@ -206,6 +215,11 @@ async fn replay_and_catch_up<P: Projector>(
         state = next;
         replayed += page.covered;
         progress(RebuildProgress::Replayed { events: replayed });
+    }
+    if projector.bulk_only_inserts() {
+        progress(RebuildProgress::Step("building indexes"));
+        versions::build_deferred_indexes(pool, name, projector.tables(), live_version, version)
+            .await?;
     }
     progress(RebuildProgress::Step("deriving"));
     projector.finish_bulk(pool, version).await?;

@@ -34,25 +34,40 @@ pub(crate) async fn use_version(
     Ok(())
 }
 
+/// Which of `from_version`'s indexes a new version's tables start with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NewIndexes {
+    /// Every index and key constraint, maintained from the first row.
+    Copied,
+    /// None: the replay fills bare tables and [`build_deferred_indexes`] adds them after it
+    /// (one sorted build per index instead of one B-tree insertion per row and index).
+    Deferred,
+}
+
 /// Creates `version` of `projection` in one transaction: its schema, an empty UNLOGGED copy of
-/// every table of `from_version` (columns, defaults, constraints, indexes, comments), and its
-/// checkpoint at the start of the log (not live).
+/// every table of `from_version` (columns, defaults, constraints, comments, and the indexes
+/// `indexes` asks for), and its checkpoint at the start of the log (not live).
 pub(crate) async fn create_version(
     pool: &PgPool,
     projection: &str,
     tables: &[&str],
     from_version: i32,
     version: i32,
+    indexes: NewIndexes,
 ) -> Result<(), ProjectionError> {
     let from = schema_name(projection, from_version);
     let to = schema_name(projection, version);
+    let like = match indexes {
+        NewIndexes::Copied => "INCLUDING ALL",
+        NewIndexes::Deferred => "INCLUDING ALL EXCLUDING INDEXES",
+    };
     let mut transaction = pool.begin().await?;
     sqlx::query(&format!("CREATE SCHEMA {to}"))
         .execute(&mut *transaction)
         .await?;
     for table in tables {
         sqlx::query(&format!(
-            "CREATE UNLOGGED TABLE {to}.{table} (LIKE {from}.{table} INCLUDING ALL)"
+            "CREATE UNLOGGED TABLE {to}.{table} (LIKE {from}.{table} {like})"
         ))
         .execute(&mut *transaction)
         .await?;
@@ -62,9 +77,142 @@ pub(crate) async fn create_version(
     Ok(())
 }
 
+/// Gives the tables of `version`, created with [`NewIndexes::Deferred`] and filled by a
+/// replay, every index and key constraint `from_version`'s tables have, one statement (one
+/// short transaction) at a time. A table the replay filled is made durable first (SET LOGGED
+/// of the bare heap), so its indexes are built once, logged, instead of built and then
+/// rewritten by [`make_durable`]; an empty one stays UNLOGGED until then.
+///
+/// Rows the replay stored twice under one key (`ON CONFLICT DO NOTHING` skips the second
+/// only when the key's index exists) are removed before that key's constraint is added,
+/// keeping the first row replayed, as the incremental path does: the replay only appended to
+/// a fresh heap, so physical order (`ctid`) is replay order.
+///
+/// Errors: [`ProjectionError::Database`]; [`ProjectionError::IndexNotRetargetable`].
+pub(crate) async fn build_deferred_indexes(
+    pool: &PgPool,
+    projection: &str,
+    tables: &[&str],
+    from_version: i32,
+    version: i32,
+) -> Result<(), ProjectionError> {
+    let from = schema_name(projection, from_version);
+    let to = schema_name(projection, version);
+    for table in tables {
+        let filled: bool =
+            sqlx::query_scalar(&format!("SELECT EXISTS (SELECT 1 FROM {to}.{table})"))
+                .fetch_one(pool)
+                .await?;
+        if filled {
+            sqlx::query(&format!("ALTER TABLE {to}.{table} SET LOGGED"))
+                .execute(pool)
+                .await?;
+        }
+        let indexes: Vec<IndexDefinition> = sqlx::query_as(INDEX_DEFINITIONS)
+            .bind(&from)
+            .bind(table)
+            .fetch_all(pool)
+            .await?;
+        for index in indexes {
+            index.create_on(pool, &from, &to, table).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Every index of one table (schema `$1`, table `$2`): key constraints first, with their
+/// definition and key columns, then plain indexes with their `CREATE INDEX` statement.
+const INDEX_DEFINITIONS: &str = "
+    SELECT constraint_.conname AS constraint_name,
+           pg_get_constraintdef(constraint_.oid) AS constraint_definition,
+           pg_get_indexdef(index_.indexrelid) AS index_definition,
+           (SELECT string_agg(quote_ident(attribute.attname), ', ' ORDER BY key.ordinality)
+              FROM unnest(index_.indkey) WITH ORDINALITY AS key (attnum, ordinality)
+              JOIN pg_attribute AS attribute
+                ON attribute.attrelid = index_.indrelid AND attribute.attnum = key.attnum)
+             AS key_columns
+      FROM pg_index AS index_
+      JOIN pg_class AS table_ ON table_.oid = index_.indrelid
+      JOIN pg_namespace AS namespace ON namespace.oid = table_.relnamespace
+      JOIN pg_class AS index_class ON index_class.oid = index_.indexrelid
+      LEFT JOIN pg_constraint AS constraint_
+        ON constraint_.conindid = index_.indexrelid
+       AND constraint_.conrelid = index_.indrelid
+       AND constraint_.contype IN ('p', 'u')
+     WHERE namespace.nspname = $1 AND table_.relname = $2
+     ORDER BY constraint_.conname IS NULL, index_class.relname";
+
+/// One row of [`INDEX_DEFINITIONS`].
+#[derive(Debug, sqlx::FromRow)]
+struct IndexDefinition {
+    constraint_name: Option<String>,
+    constraint_definition: Option<String>,
+    index_definition: String,
+    key_columns: Option<String>,
+}
+
+impl IndexDefinition {
+    /// Creates this index of `from.table` on `to.table`.
+    async fn create_on(
+        &self,
+        pool: &PgPool,
+        from: &str,
+        to: &str,
+        table: &str,
+    ) -> Result<(), ProjectionError> {
+        let (Some(name), Some(definition)) = (&self.constraint_name, &self.constraint_definition)
+        else {
+            let on_from = format!(" ON {from}.{table} ");
+            if !self.index_definition.contains(&on_from) {
+                return Err(ProjectionError::IndexNotRetargetable {
+                    table: format!("{to}.{table}"),
+                    definition: self.index_definition.clone(),
+                });
+            }
+            let statement =
+                self.index_definition
+                    .replacen(&on_from, &format!(" ON {to}.{table} "), 1);
+            sqlx::query(&statement).execute(pool).await?;
+            return Ok(());
+        };
+        let statement = format!("ALTER TABLE {to}.{table} ADD CONSTRAINT {name} {definition}");
+        match sqlx::query(&statement).execute(pool).await {
+            Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("23505") => {
+                let columns = self.key_columns.as_deref().unwrap_or_default();
+                let all_present = columns
+                    .split(", ")
+                    .map(|column| format!("{column} IS NOT NULL"))
+                    .collect::<Vec<_>>()
+                    .join(" AND ");
+                let removed = sqlx::query(&format!(
+                    "DELETE FROM {to}.{table} WHERE ctid IN (
+                         SELECT ctid FROM (
+                             SELECT ctid, row_number() OVER (PARTITION BY {columns} ORDER BY ctid)
+                                 AS nth
+                               FROM {to}.{table} WHERE {all_present}) AS keyed
+                          WHERE nth > 1)"
+                ))
+                .execute(pool)
+                .await?
+                .rows_affected();
+                tracing::info!(
+                    table = %format!("{to}.{table}"),
+                    removed,
+                    "rows replayed twice under one key removed before adding the key"
+                );
+                sqlx::query(&statement).execute(pool).await?;
+            }
+            other => {
+                other?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Makes a filled version's tables durable (SET LOGGED, one short transaction per table, so
-/// the feed's gate is held back by at most one table's rewrite) and refreshes their planner
-/// statistics.
+/// the feed's gate is held back by at most one table's rewrite; a table already logged is
+/// left alone) and refreshes their planner statistics.
 pub(crate) async fn make_durable(
     pool: &PgPool,
     projection: &str,
@@ -73,9 +221,19 @@ pub(crate) async fn make_durable(
 ) -> Result<(), ProjectionError> {
     let schema = schema_name(projection, version);
     for table in tables {
-        sqlx::query(&format!("ALTER TABLE {schema}.{table} SET LOGGED"))
-            .execute(pool)
-            .await?;
+        let unlogged: bool = sqlx::query_scalar(
+            "SELECT relpersistence = 'u' FROM pg_class
+              WHERE oid = (quote_ident($1) || '.' || quote_ident($2))::regclass",
+        )
+        .bind(&schema)
+        .bind(table)
+        .fetch_one(pool)
+        .await?;
+        if unlogged {
+            sqlx::query(&format!("ALTER TABLE {schema}.{table} SET LOGGED"))
+                .execute(pool)
+                .await?;
+        }
         sqlx::query(&format!("ANALYZE {schema}.{table}"))
             .execute(pool)
             .await?;

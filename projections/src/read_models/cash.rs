@@ -52,6 +52,11 @@ impl Projector for CashProjector {
         add_cash_report_changes(conn, &changes).await
     }
 
+    /// The bulk path only inserts rows (`ON CONFLICT DO NOTHING`) and reads nothing back.
+    fn bulk_only_inserts(&self) -> bool {
+        true
+    }
+
     /// Rebuild path: stores the snapshots only; [`Projector::finish_bulk`] derives every
     /// object's report changes once at the end, from the same snapshots.
     async fn apply_bulk(

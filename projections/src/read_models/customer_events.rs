@@ -20,6 +20,11 @@ impl Projector for CustomerEventsProjector {
         &["customer_events"]
     }
 
+    /// `apply` (also the bulk path) only inserts rows (`ON CONFLICT DO NOTHING`).
+    fn bulk_only_inserts(&self) -> bool {
+        true
+    }
+
     async fn apply(
         &self,
         conn: &mut PgConnection,

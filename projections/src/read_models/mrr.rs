@@ -62,6 +62,11 @@ impl Projector for MrrProjector {
         recompute_customers(conn, &affected.into_iter().collect::<Vec<_>>()).await
     }
 
+    /// The bulk path only inserts rows (`ON CONFLICT DO NOTHING`) and reads nothing back.
+    fn bulk_only_inserts(&self) -> bool {
+        true
+    }
+
     /// Rebuild path: stores the snapshots only; [`Projector::finish_bulk`] derives every
     /// customer's rows once at the end, from the same snapshots the incremental path would
     /// have used, so the result is the same.
