@@ -1,12 +1,14 @@
 //! Projectors: turn the global feed into read models, one batch per short transaction that also
 //! moves the projector's checkpoint (so a crash never loses or doubles an update).
 
+mod concurrently;
 mod fingerprint;
 mod leadership;
 mod rebuild;
 mod runner;
 pub mod versions;
 
+pub(crate) use concurrently::run_concurrently;
 pub use fingerprint::read_model_fingerprint;
 pub use leadership::ProjectorLease;
 pub use rebuild::{rebuild, rebuild_with_progress, RebuildOutcome, RebuildProgress};

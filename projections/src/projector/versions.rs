@@ -8,6 +8,7 @@
 //! UNLOGGED while it is filled), makes it durable ([`make_durable`]), repoints the views and the
 //! live checkpoint in one transaction ([`switch_to`]), then drops the old one ([`drop_version`]).
 
+use crate::projector::run_concurrently;
 use crate::ProjectionError;
 use ledger::store::checkpoint;
 use sqlx::{PgConnection, PgPool};
@@ -79,7 +80,7 @@ pub(crate) async fn create_version(
 
 /// Gives the tables of `version`, created with [`NewIndexes::Deferred`] and filled by a
 /// replay, every index and key constraint `from_version`'s tables have, one statement (one
-/// short transaction) at a time. A table the replay filled is made durable first (SET LOGGED
+/// short transaction) at a time per table, two tables at once ([`run_concurrently`]). A table the replay filled is made durable first (SET LOGGED
 /// of the bare heap), so its indexes are built once, logged, instead of built and then
 /// rewritten by [`make_durable`]; an empty one stays UNLOGGED until then.
 ///
@@ -91,31 +92,44 @@ pub(crate) async fn create_version(
 /// Errors: [`ProjectionError::Database`]; [`ProjectionError::IndexNotRetargetable`].
 pub(crate) async fn build_deferred_indexes(
     pool: &PgPool,
-    projection: &str,
-    tables: &[&str],
+    projection: &'static str,
+    tables: &'static [&'static str],
+    from_version: i32,
+    version: i32,
+) -> Result<(), ProjectionError> {
+    let tables = tables
+        .iter()
+        .map(|table| build_table_indexes(pool.clone(), projection, table, from_version, version))
+        .collect();
+    run_concurrently(tables).await?;
+    Ok(())
+}
+
+/// [`build_deferred_indexes`] for one table.
+async fn build_table_indexes(
+    pool: PgPool,
+    projection: &'static str,
+    table: &'static str,
     from_version: i32,
     version: i32,
 ) -> Result<(), ProjectionError> {
     let from = schema_name(projection, from_version);
     let to = schema_name(projection, version);
-    for table in tables {
-        let filled: bool =
-            sqlx::query_scalar(&format!("SELECT EXISTS (SELECT 1 FROM {to}.{table})"))
-                .fetch_one(pool)
-                .await?;
-        if filled {
-            sqlx::query(&format!("ALTER TABLE {to}.{table} SET LOGGED"))
-                .execute(pool)
-                .await?;
-        }
-        let indexes: Vec<IndexDefinition> = sqlx::query_as(INDEX_DEFINITIONS)
-            .bind(&from)
-            .bind(table)
-            .fetch_all(pool)
+    let filled: bool = sqlx::query_scalar(&format!("SELECT EXISTS (SELECT 1 FROM {to}.{table})"))
+        .fetch_one(&pool)
+        .await?;
+    if filled {
+        sqlx::query(&format!("ALTER TABLE {to}.{table} SET LOGGED"))
+            .execute(&pool)
             .await?;
-        for index in indexes {
-            index.create_on(pool, &from, &to, table).await?;
-        }
+    }
+    let indexes: Vec<IndexDefinition> = sqlx::query_as(INDEX_DEFINITIONS)
+        .bind(&from)
+        .bind(table)
+        .fetch_all(&pool)
+        .await?;
+    for index in indexes {
+        index.create_on(&pool, &from, &to, table).await?;
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! makes (`cash_report_month_deltas`): after each batch it withdraws the affected objects'
 //! changes as they were before the batch and adds them as they are after it.
 
-use crate::projector::{versions, Projector};
+use crate::projector::{run_concurrently, versions, Projector};
 use crate::read_models::mrr::decode;
 use crate::read_models::report_month_deltas::{add_cash_report_changes, ChangesByCurrencyAndMonth};
 use crate::read_models::snapshot_table::{
@@ -70,12 +70,12 @@ impl Projector for CashProjector {
     }
 
     /// Adds the report changes of every stored invoice and charge of `version`: the objects
-    /// are derived [`DERIVE_CHUNK`] at a time, [`DERIVE_CONNECTIONS`] chunks at once (each
+    /// are derived [`DERIVE_CHUNK`] at a time, two chunks at once ([`run_concurrently`]) (each
     /// loads and decodes its snapshots on its own connection, so the server's work and the
     /// decoding use both cores), their changes summed in memory (one row per currency and
     /// month) and added in one statement batch at the end.
     async fn finish_bulk(&self, pool: &PgPool, version: i32) -> Result<(), ProjectionError> {
-        let mut changes: ChangesByCurrencyAndMonth<CashFigures> = BTreeMap::new();
+        let mut chunks = Vec::new();
         for (table, invoices) in [
             ("cash_invoice_snapshots", true),
             ("cash_charge_snapshots", false),
@@ -89,31 +89,23 @@ impl Projector for CashProjector {
             .fetch_all(&mut *transaction)
             .await?;
             transaction.commit().await?;
-            let mut chunks = object_ids.chunks(DERIVE_CHUNK).map(<[String]>::to_vec);
-            let mut running = tokio::task::JoinSet::new();
-            loop {
-                while running.len() < DERIVE_CONNECTIONS {
-                    let Some(chunk) = chunks.next() else { break };
-                    running.spawn(derive_chunk(
-                        pool.clone(),
-                        self.name(),
-                        version,
-                        invoices,
-                        chunk,
-                    ));
-                }
-                let Some(finished) = running.join_next().await else {
-                    break;
-                };
-                let chunk_changes = match finished {
-                    Ok(chunk_changes) => chunk_changes?,
-                    Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
-                };
-                for (key, delta) in chunk_changes {
-                    let total = changes.entry(key).or_default();
-                    *total = total.plus(&delta);
-                }
-            }
+            chunks.extend(
+                object_ids
+                    .chunks(DERIVE_CHUNK)
+                    .map(|chunk| (invoices, chunk.to_vec())),
+            );
+        }
+        let parts = chunks
+            .into_iter()
+            .map(|(invoices, chunk)| {
+                derive_chunk(pool.clone(), self.name(), version, invoices, chunk)
+            })
+            .collect();
+        let derived = run_concurrently(parts).await?;
+        let mut changes: ChangesByCurrencyAndMonth<CashFigures> = BTreeMap::new();
+        for (key, delta) in derived.into_iter().flatten() {
+            let total = changes.entry(key).or_default();
+            *total = total.plus(&delta);
         }
         let mut transaction = pool.begin().await?;
         versions::use_version(&mut transaction, self.name(), version).await?;
@@ -134,6 +126,10 @@ async fn derive_chunk(
 ) -> Result<ChangesByCurrencyAndMonth<CashFigures>, ProjectionError> {
     let mut transaction = pool.begin().await?;
     versions::use_version(&mut transaction, projection, version).await?;
+    // A chunk's rows (~15,000 at 10,000 customers, ~6 MB) sort in memory, not on disk.
+    sqlx::query("SET LOCAL work_mem = '64MB'")
+        .execute(&mut *transaction)
+        .await?;
     let (invoice_ids, charge_ids) = if invoices {
         (&object_ids[..], &[][..])
     } else {
@@ -157,10 +153,6 @@ pub(crate) const CASH_EVENT_TYPES: &[&str] = &["InvoiceObserved", "ChargeObserve
 
 /// Objects derived per transaction by [`CashProjector::finish_bulk`].
 const DERIVE_CHUNK: usize = 5000;
-
-/// Chunks [`CashProjector::finish_bulk`] derives at once, each on its own connection: one per
-/// core of the 2-core machines Tally is measured on.
-const DERIVE_CONNECTIONS: usize = 2;
 
 /// Adds (or, with `withdraw`, subtracts) to `changes` the report changes of the given invoices
 /// and charges as their stored snapshots stand now, per currency (the scope they are stored

@@ -78,6 +78,7 @@ impl SnapshotRow {
 }
 
 /// Stores `rows` in `table` in one statement; a row already stored (same key) is left as is.
+/// Snapshots are sent as text and stored as `json`, verbatim (`migrations/0018`).
 pub(crate) async fn insert_snapshots(
     conn: &mut PgConnection,
     table: SnapshotTable,
@@ -100,12 +101,12 @@ pub(crate) async fn insert_snapshots(
         ranks.push(i16::from(row.change.rank()));
         sources.push(row.source_id.as_str());
         changes.push(change_name(row.change)?);
-        snapshots.push(Json(row.snapshot.as_ref()));
+        snapshots.push(row.snapshot.get());
     }
     let sql = format!(
         "INSERT INTO {} (scope, object_id, effective_at, change_rank, source_id, change, snapshot)
          SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::smallint[],
-                              $5::text[], $6::text[], $7::jsonb[])
+                              $5::text[], $6::text[], $7::text[]::json[])
          ON CONFLICT DO NOTHING",
         table.name()
     );
