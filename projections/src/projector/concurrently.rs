@@ -7,9 +7,10 @@ use std::future::Future;
 /// on (each part keeps one server process busy, and the client's decoding overlaps it).
 pub(crate) const REBUILD_CONNECTIONS: usize = 2;
 
-/// Runs `parts` (owned futures, collected first: a lazily mapped iterator would hold borrows
-/// across the awaits and make the caller's future not `Send`), at most [`REBUILD_CONNECTIONS`] at once (each spawned, so it may use its own
-/// pooled connection and core), and returns their results in the order they finished.
+/// Runs `parts` at most [`REBUILD_CONNECTIONS`] at once (each spawned, so it may use its own
+/// pooled connection and core) and returns their results in the order they finished. The
+/// parts are owned futures collected first: a lazily mapped iterator would hold borrows
+/// across the awaits and make the caller's future not `Send`.
 ///
 /// Errors: the first part's error; the parts still running are then cancelled (their
 /// transactions roll back). A part that panics re-raises its panic here.

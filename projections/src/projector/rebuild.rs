@@ -43,8 +43,9 @@ pub enum RebuildProgress {
         /// Count since the start of the rebuild.
         events: u64,
     },
-    /// A step after the replay: `building indexes`, `deriving`, `making durable`, `catching up`, `switching`,
-    /// `dropping old version`.
+    /// A step after the replay: `building indexes` (only for
+    /// [`Projector::bulk_only_inserts`]), `deriving`, `making durable`, `catching up`,
+    /// `switching`, `dropping old version`.
     Step(&'static str),
 }
 

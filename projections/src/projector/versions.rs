@@ -79,10 +79,12 @@ pub(crate) async fn create_version(
 }
 
 /// Gives the tables of `version`, created with [`NewIndexes::Deferred`] and filled by a
-/// replay, every index and key constraint `from_version`'s tables have, one statement (one
-/// short transaction) at a time per table, two tables at once ([`run_concurrently`]). A table the replay filled is made durable first (SET LOGGED
-/// of the bare heap), so its indexes are built once, logged, instead of built and then
-/// rewritten by [`make_durable`]; an empty one stays UNLOGGED until then.
+/// replay, every index and key constraint `from_version`'s tables have: one statement (one
+/// short transaction) at a time per table, two tables at once ([`run_concurrently`]). A table
+/// the replay filled is made durable first (SET LOGGED of the bare heap), so its indexes are
+/// built once, logged, instead of built and then rewritten by [`make_durable`]; an empty one
+/// (filled later by [`Projector::finish_bulk`](crate::projector::Projector::finish_bulk))
+/// stays UNLOGGED until then.
 ///
 /// Rows the replay stored twice under one key (`ON CONFLICT DO NOTHING` skips the second
 /// only when the key's index exists) are removed before that key's constraint is added,
@@ -166,7 +168,8 @@ struct IndexDefinition {
 }
 
 impl IndexDefinition {
-    /// Creates this index of `from.table` on `to.table`.
+    /// Creates this index of `from.table` on `to.table`: a key constraint as a constraint, a
+    /// plain index from its `CREATE INDEX` statement.
     async fn create_on(
         &self,
         pool: &PgPool,
@@ -174,59 +177,78 @@ impl IndexDefinition {
         to: &str,
         table: &str,
     ) -> Result<(), ProjectionError> {
-        let (Some(name), Some(definition)) = (&self.constraint_name, &self.constraint_definition)
-        else {
-            let on_from = format!(" ON {from}.{table} ");
-            if !self.index_definition.contains(&on_from) {
-                return Err(ProjectionError::IndexNotRetargetable {
-                    table: format!("{to}.{table}"),
-                    definition: self.index_definition.clone(),
-                });
+        match (&self.constraint_name, &self.constraint_definition) {
+            (Some(name), Some(definition)) => {
+                let statement =
+                    format!("ALTER TABLE {to}.{table} ADD CONSTRAINT {name} {definition}");
+                match sqlx::query(&statement).execute(pool).await {
+                    Err(sqlx::Error::Database(error))
+                        if error.code().as_deref() == Some(UNIQUE_VIOLATION) =>
+                    {
+                        let columns = self.key_columns.as_deref().unwrap_or_default();
+                        remove_rows_stored_twice(pool, &format!("{to}.{table}"), columns).await?;
+                        sqlx::query(&statement).execute(pool).await?;
+                    }
+                    other => {
+                        other?;
+                    }
+                }
             }
-            let statement =
-                self.index_definition
-                    .replacen(&on_from, &format!(" ON {to}.{table} "), 1);
-            sqlx::query(&statement).execute(pool).await?;
-            return Ok(());
-        };
-        let statement = format!("ALTER TABLE {to}.{table} ADD CONSTRAINT {name} {definition}");
-        match sqlx::query(&statement).execute(pool).await {
-            Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("23505") => {
-                let columns = self.key_columns.as_deref().unwrap_or_default();
-                let all_present = columns
-                    .split(", ")
-                    .map(|column| format!("{column} IS NOT NULL"))
-                    .collect::<Vec<_>>()
-                    .join(" AND ");
-                let removed = sqlx::query(&format!(
-                    "DELETE FROM {to}.{table} WHERE ctid IN (
-                         SELECT ctid FROM (
-                             SELECT ctid, row_number() OVER (PARTITION BY {columns} ORDER BY ctid)
-                                 AS nth
-                               FROM {to}.{table} WHERE {all_present}) AS keyed
-                          WHERE nth > 1)"
-                ))
-                .execute(pool)
-                .await?
-                .rows_affected();
-                tracing::info!(
-                    table = %format!("{to}.{table}"),
-                    removed,
-                    "rows replayed twice under one key removed before adding the key"
-                );
+            _ => {
+                let on_from = format!(" ON {from}.{table} ");
+                if !self.index_definition.contains(&on_from) {
+                    return Err(ProjectionError::IndexNotRetargetable {
+                        table: format!("{to}.{table}"),
+                        definition: self.index_definition.clone(),
+                    });
+                }
+                let statement =
+                    self.index_definition
+                        .replacen(&on_from, &format!(" ON {to}.{table} "), 1);
                 sqlx::query(&statement).execute(pool).await?;
-            }
-            other => {
-                other?;
             }
         }
         Ok(())
     }
 }
 
+/// PostgreSQL's SQLSTATE for a unique violation.
+const UNIQUE_VIOLATION: &str = "23505";
+
+/// Deletes from `table` (schema-qualified) every row but the first, in physical order, of
+/// each group of rows equal on `columns` (a comma-separated list of quoted names) with none
+/// of them null (the rows a unique key over `columns` refuses).
+async fn remove_rows_stored_twice(
+    pool: &PgPool,
+    table: &str,
+    columns: &str,
+) -> Result<(), ProjectionError> {
+    let all_present = columns
+        .split(", ")
+        .map(|column| format!("{column} IS NOT NULL"))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let removed = sqlx::query(&format!(
+        "DELETE FROM {table} WHERE ctid IN (
+             SELECT ctid FROM (
+                 SELECT ctid, row_number() OVER (PARTITION BY {columns} ORDER BY ctid) AS nth
+                   FROM {table} WHERE {all_present}) AS keyed
+              WHERE nth > 1)"
+    ))
+    .execute(pool)
+    .await?
+    .rows_affected();
+    tracing::info!(
+        table,
+        removed,
+        "rows replayed twice under one key removed before adding the key"
+    );
+    Ok(())
+}
+
 /// Makes a filled version's tables durable (SET LOGGED, one short transaction per table, so
-/// the feed's gate is held back by at most one table's rewrite; a table already logged is
-/// left alone) and refreshes their planner statistics.
+/// the feed's gate is held back by at most one table's rewrite; PostgreSQL leaves a table
+/// that is already logged as it is, without a rewrite) and refreshes their planner statistics.
 pub(crate) async fn make_durable(
     pool: &PgPool,
     projection: &str,
@@ -235,19 +257,9 @@ pub(crate) async fn make_durable(
 ) -> Result<(), ProjectionError> {
     let schema = schema_name(projection, version);
     for table in tables {
-        let unlogged: bool = sqlx::query_scalar(
-            "SELECT relpersistence = 'u' FROM pg_class
-              WHERE oid = (quote_ident($1) || '.' || quote_ident($2))::regclass",
-        )
-        .bind(&schema)
-        .bind(table)
-        .fetch_one(pool)
-        .await?;
-        if unlogged {
-            sqlx::query(&format!("ALTER TABLE {schema}.{table} SET LOGGED"))
-                .execute(pool)
-                .await?;
-        }
+        sqlx::query(&format!("ALTER TABLE {schema}.{table} SET LOGGED"))
+            .execute(pool)
+            .await?;
         sqlx::query(&format!("ANALYZE {schema}.{table}"))
             .execute(pool)
             .await?;

@@ -70,12 +70,12 @@ impl Projector for CashProjector {
     }
 
     /// Adds the report changes of every stored invoice and charge of `version`: the objects
-    /// are derived [`DERIVE_CHUNK`] at a time, two chunks at once ([`run_concurrently`]) (each
-    /// loads and decodes its snapshots on its own connection, so the server's work and the
-    /// decoding use both cores), their changes summed in memory (one row per currency and
+    /// are derived [`DERIVE_CHUNK`] at a time, invoices and charges in one queue, two chunks
+    /// at once ([`run_concurrently`]: each loads and decodes its snapshots on its own
+    /// connection, so the server's work and the decoding use both cores), their changes summed in memory (one row per currency and
     /// month) and added in one statement batch at the end.
     async fn finish_bulk(&self, pool: &PgPool, version: i32) -> Result<(), ProjectionError> {
-        let mut chunks = Vec::new();
+        let mut parts = Vec::new();
         for (table, invoices) in [
             ("cash_invoice_snapshots", true),
             ("cash_charge_snapshots", false),
@@ -89,18 +89,10 @@ impl Projector for CashProjector {
             .fetch_all(&mut *transaction)
             .await?;
             transaction.commit().await?;
-            chunks.extend(
-                object_ids
-                    .chunks(DERIVE_CHUNK)
-                    .map(|chunk| (invoices, chunk.to_vec())),
-            );
+            parts.extend(object_ids.chunks(DERIVE_CHUNK).map(|chunk| {
+                derive_chunk(pool.clone(), self.name(), version, invoices, chunk.to_vec())
+            }));
         }
-        let parts = chunks
-            .into_iter()
-            .map(|(invoices, chunk)| {
-                derive_chunk(pool.clone(), self.name(), version, invoices, chunk)
-            })
-            .collect();
         let derived = run_concurrently(parts).await?;
         let mut changes: ChangesByCurrencyAndMonth<CashFigures> = BTreeMap::new();
         for (key, delta) in derived.into_iter().flatten() {
